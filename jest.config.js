@@ -1,0 +1,10 @@
+/** Tests run on the embedded engine unless MONGODB_URI names a real server (see README). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
+  },
+  testTimeout: 30000,
+};

@@ -1,0 +1,211 @@
+/**
+ * Reads: find, getMore, killCursors, aggregate, count, distinct and findAndModify. Results stream from the
+ * query plan through a cursor; only sorting without a usable index materialises them (bounded by the limit).
+ * https://www.mongodb.com/docs/manual/reference/command/nav-crud/
+ */
+import { Aggregator, Query } from 'mingo';
+import { Long, type Document } from 'bson';
+import {
+  collectionName,
+  optionalCount,
+  optionalDocument,
+  runStatement,
+  type CommandContext,
+  type CommandHandler,
+} from './command-context';
+import { CommandError } from '../errors';
+import { parseSort } from '../engine/sort-documents';
+import { cloneDocument } from '../values/clone-document';
+import { collectPathValues, splitPath } from '../values/field-paths';
+import { compareValues } from '../values/bson-order';
+import { updateMatching } from './write-commands';
+import type { Collection } from '../engine/collection';
+import type { QueryOptions } from '../engine/data-access';
+
+/** Applies a find projection (inclusion, exclusion, `$slice`, `$elemMatch`, positional `$`) to a batch. */
+function projector(projection: Document | undefined, filter: Document | undefined): ((docs: Document[]) => Document[]) | undefined {
+  if (!projection || Object.keys(projection).length === 0) return undefined;
+  const positional = Object.keys(projection).some((key) => key.endsWith('.$'));
+  try {
+    new Query(positional && filter ? filter : {}, {}).find([], projection).all();
+  } catch (error) {
+    throw new CommandError('BadValue', (error as Error).message);
+  }
+  return (docs) => new Query(positional && filter ? filter : {}, {}).find(docs.map((d) => cloneDocument(d)), projection).all() as Document[];
+}
+
+function sessionKey(context: CommandContext): string | undefined {
+  return context.session?.key;
+}
+
+export const find: CommandHandler = (command, context) => {
+  const name = collectionName(command, 'find');
+  const filter = optionalDocument(command, 'filter');
+  const limit = optionalCount(command, 'limit');
+  const options: QueryOptions = {
+    filter,
+    sort: parseSort(command.sort),
+    skip: optionalCount(command, 'skip'),
+    limit: limit === undefined ? undefined : Math.abs(limit),
+  };
+  const { docs } = context.access.query(context.access.collection(name), options);
+  const cursor = context.engine.cursors.open(`${context.dbName}.${name}`, docs[Symbol.iterator](), {
+    batchSize: optionalCount(command, 'batchSize'),
+    singleBatch: command.singleBatch === true || (limit !== undefined && limit < 0),
+    transform: projector(optionalDocument(command, 'projection'), filter),
+    sessionKey: sessionKey(context),
+  });
+  return { cursor };
+};
+
+export const getMore: CommandHandler = (command, context) => {
+  const id = command.getMore;
+  const name = collectionName(command, 'collection');
+  if (!(id instanceof Long) && typeof id !== 'number') throw new CommandError('TypeMismatch', "Field 'getMore' must be of type long");
+  const cursorId = Long.fromValue(id);
+  const result = context.engine.cursors.next(cursorId, optionalCount(command, 'batchSize'));
+  if (!result) throw new CommandError('CursorNotFound', `cursor id ${cursorId.toString()} not found`);
+  return {
+    cursor: { nextBatch: result.batch, id: result.exhausted ? Long.ZERO : cursorId, ns: `${context.dbName}.${name}` },
+  };
+};
+
+export const killCursors: CommandHandler = (command, context) => {
+  const ids = Array.isArray(command.cursors) ? (command.cursors as unknown[]) : [];
+  const killed: Long[] = [];
+  const notFound: Long[] = [];
+  for (const raw of ids) {
+    const id = Long.fromValue(raw as Long);
+    (context.engine.cursors.kill(id) ? killed : notFound).push(id);
+  }
+  return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [] };
+};
+
+/** Documents the pipeline reads: a leading `$match`, `$sort`, `$skip`, `$limit` run on the query planner. */
+function pipelineSource(context: CommandContext, collection: Collection | undefined, pipeline: Document[]): { docs: Iterable<Document>; rest: Document[] } {
+  const options: QueryOptions = {};
+  let i = 0;
+  const stage = (name: string): unknown => (pipeline[i] && name in (pipeline[i] as Document) ? (pipeline[i] as Document)[name] : undefined);
+  if (stage('$match') !== undefined) options.filter = pipeline[i++]?.$match as Document;
+  if (stage('$sort') !== undefined) options.sort = parseSort(pipeline[i++]?.$sort);
+  if (options.sort && stage('$limit') !== undefined) options.limit = Number(pipeline[i++]?.$limit);
+  const { docs } = context.access.query(collection, options);
+  return { docs, rest: pipeline.slice(i) };
+}
+
+function* cloned(docs: Iterable<Document>): IterableIterator<Document> {
+  for (const doc of docs) yield cloneDocument(doc);
+}
+
+export const aggregate: CommandHandler = (command, context) => {
+  const pipeline = command.pipeline;
+  if (!Array.isArray(pipeline)) throw new CommandError('TypeMismatch', "'pipeline' option must be specified as an array");
+  for (const stage of pipeline as Document[]) {
+    const name = Object.keys(stage)[0];
+    if (name === '$out' || name === '$merge') throw new CommandError('CommandNotFound', `${name} is not supported by the embedded engine`);
+  }
+  if (command.aggregate !== 1 && typeof command.aggregate !== 'string') {
+    throw new CommandError('TypeMismatch', "'aggregate' must be a collection name or 1");
+  }
+  const name = typeof command.aggregate === 'string' ? collectionName(command, 'aggregate') : undefined;
+  const collection = name ? context.access.collection(name) : undefined;
+  const { docs, rest } = pipelineSource(context, collection, pipeline as Document[]);
+  let iterator: Iterator<Document>;
+  try {
+    const aggregator = new Aggregator(rest, {
+      collectionResolver: (other: string) => [...cloned(context.access.query(context.access.collection(other), {}).docs)],
+    });
+    iterator = rest.length === 0 ? cloned(docs) : (aggregator.stream(cloned(docs)) as unknown as Iterator<Document>);
+  } catch (error) {
+    throw new CommandError('BadValue', (error as Error).message);
+  }
+  const batchSize = optionalDocument(command, 'cursor')?.batchSize as number | undefined;
+  const cursor = context.engine.cursors.open(`${context.dbName}.${name ?? '$cmd.aggregate'}`, guard(iterator), {
+    batchSize,
+    sessionKey: sessionKey(context),
+  });
+  return { cursor };
+};
+
+/** Turns failures raised lazily by mingo while a cursor is drained into command errors. */
+function guard(iterator: Iterator<Document>): Iterator<Document> {
+  return {
+    next: () => {
+      try {
+        const step = iterator.next();
+        return step.done ? { done: true, value: undefined } : { done: false, value: step.value };
+      } catch (error) {
+        if (error instanceof CommandError) throw error;
+        throw new CommandError('BadValue', (error as Error).message);
+      }
+    },
+  };
+}
+
+export const count: CommandHandler = (command, context) => {
+  const name = collectionName(command, 'count');
+  const collection = context.access.collection(name);
+  const query = optionalDocument(command, 'query');
+  const skip = optionalCount(command, 'skip') ?? 0;
+  const limit = optionalCount(command, 'limit');
+  if (!query || Object.keys(query).length === 0) {
+    if (!context.access.txn && collection) {
+      const total = Math.max(0, collection.size - skip);
+      return { n: limit ? Math.min(total, Math.abs(limit)) : total };
+    }
+  }
+  const { docs } = context.access.query(collection, { filter: query, skip, limit: limit ? Math.abs(limit) : undefined });
+  let n = 0;
+  for (const _doc of docs) n++;
+  return { n };
+};
+
+export const distinct: CommandHandler = (command, context) => {
+  const name = collectionName(command, 'distinct');
+  const key = command.key;
+  if (typeof key !== 'string') throw new CommandError('TypeMismatch', "BSON field 'distinct.key' is missing but a required field");
+  const path = splitPath(key);
+  const { docs } = context.access.query(context.access.collection(name), { filter: optionalDocument(command, 'query') });
+  const values: unknown[] = [];
+  for (const doc of docs) {
+    for (const value of collectPathValues(doc, path)) {
+      if (value === undefined) continue;
+      if (!values.some((v) => compareValues(v, value) === 0)) values.push(value);
+    }
+  }
+  return { values: values.sort(compareValues) };
+};
+
+export const findAndModify: CommandHandler = async (command, context) => {
+  const name = collectionName(command, 'findAndModify' in command ? 'findAndModify' : 'findandmodify');
+  const filter = optionalDocument(command, 'query');
+  const sort = parseSort(command.sort);
+  const remove = command.remove === true;
+  const returnNew = command.new === true;
+  const project = projector(optionalDocument(command, 'fields'), filter);
+  const shape = (doc: Document | undefined): Document | null => (doc ? (project ? project([doc])[0] ?? null : doc) : null);
+  if (remove) {
+    if (command.update !== undefined) throw new CommandError('FailedToParse', 'Cannot specify both an update and remove=true');
+    return runStatement(() => {
+      const collection = context.access.collection(name);
+      const [doc] = [...context.access.query(collection, { filter, sort, limit: 1 }).docs];
+      if (!collection || !doc) return { lastErrorObject: { n: 0 }, value: null };
+      context.access.remove(collection, doc);
+      return { lastErrorObject: { n: 1 }, value: shape(doc) };
+    });
+  }
+  if (command.update === undefined) throw new CommandError('FailedToParse', 'Either an update or remove=true must be specified');
+  const collection = context.access.ensureCollection(name);
+  return runStatement(() => {
+    const result = updateMatching(
+      context,
+      collection,
+      { q: filter, u: command.update, upsert: command.upsert === true, arrayFilters: command.arrayFilters },
+      sort,
+    );
+    const lastErrorObject: Document = { n: result.upserted ? 1 : result.matched, updatedExisting: result.matched > 0 };
+    if (result.upserted) lastErrorObject.upserted = result.upserted._id;
+    const value = returnNew ? result.after : result.upserted ? undefined : result.before;
+    return { lastErrorObject, value: shape(value) };
+  });
+};
