@@ -3,7 +3,7 @@
  * query plan through a cursor; only sorting without a usable index materialises them (bounded by the limit).
  * https://www.mongodb.com/docs/manual/reference/command/nav-crud/
  */
-import { Aggregator, Query } from 'mingo';
+import { Query } from 'mingo';
 import { Long, type Document } from 'bson';
 import {
   collectionName,
@@ -15,6 +15,7 @@ import {
 } from './command-context';
 import { CommandError } from '../errors';
 import { parseSort } from '../engine/sort-documents';
+import { runPipeline } from '../engine/run-pipeline';
 import { cloneDocument } from '../values/clone-document';
 import { collectPathValues, splitPath } from '../values/field-paths';
 import { compareValues } from '../values/bson-order';
@@ -110,37 +111,15 @@ export const aggregate: CommandHandler = (command, context) => {
   const name = typeof command.aggregate === 'string' ? collectionName(command, 'aggregate') : undefined;
   const collection = name ? context.access.collection(name) : undefined;
   const { docs, rest } = pipelineSource(context, collection, pipeline as Document[]);
-  let iterator: Iterator<Document>;
-  try {
-    const aggregator = new Aggregator(rest, {
-      collectionResolver: (other: string) => [...cloned(context.access.query(context.access.collection(other), {}).docs)],
-    });
-    iterator = rest.length === 0 ? cloned(docs) : (aggregator.stream(cloned(docs)) as unknown as Iterator<Document>);
-  } catch (error) {
-    throw new CommandError('BadValue', (error as Error).message);
-  }
+  const resolve = (other: string): Document[] => [...cloned(context.access.query(context.access.collection(other), {}).docs)];
+  const iterator = rest.length === 0 ? cloned(docs) : runPipeline(rest, cloned(docs), resolve);
   const batchSize = optionalDocument(command, 'cursor')?.batchSize as number | undefined;
-  const cursor = context.engine.cursors.open(`${context.dbName}.${name ?? '$cmd.aggregate'}`, guard(iterator), {
+  const cursor = context.engine.cursors.open(`${context.dbName}.${name ?? '$cmd.aggregate'}`, iterator, {
     batchSize,
     sessionKey: sessionKey(context),
   });
   return { cursor };
 };
-
-/** Turns failures raised lazily by mingo while a cursor is drained into command errors. */
-function guard(iterator: Iterator<Document>): Iterator<Document> {
-  return {
-    next: () => {
-      try {
-        const step = iterator.next();
-        return step.done ? { done: true, value: undefined } : { done: false, value: step.value };
-      } catch (error) {
-        if (error instanceof CommandError) throw error;
-        throw new CommandError('BadValue', (error as Error).message);
-      }
-    },
-  };
-}
 
 export const count: CommandHandler = (command, context) => {
   const name = collectionName(command, 'count');

@@ -61,7 +61,7 @@ export function planQuery(collection: Collection, filter: Document | undefined, 
       bounds: best.bounds,
       reverse: best.reverse,
       providesSort: best.providesSort,
-      summary: `IXSCAN ${best.index.name}${best.providesSort ? ' (sort)' : ''}`,
+      summary: `IXSCAN ${best.index.name}${best.providesSort && sort.length > 0 ? ' (sort)' : ''}`,
     };
   }
   for (const index of collection.indexes.values()) {

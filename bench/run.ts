@@ -1,0 +1,22 @@
+/**
+ * `npm run bench`: runs every benchmark suite against the embedded engine on this machine and prints one
+ * table per suite. Figures are for the issue notes; nothing here asserts timings.
+ */
+import { benchEngine } from './engine-bench';
+
+const suites: [string, () => Promise<{ metric: string; value: string }[]>][] = [['embedded engine', benchEngine]];
+
+async function main(): Promise<void> {
+  for (const [name, run] of suites) {
+    const started = Date.now();
+    const rows = await run();
+    console.log(`\n## ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    const width = Math.max(...rows.map((r) => r.metric.length));
+    for (const row of rows) console.log(`${row.metric.padEnd(width)}  ${row.value}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
