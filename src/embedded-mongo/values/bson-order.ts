@@ -36,12 +36,13 @@ export function typeRank(value: KeyValue): number {
   }
   if (value instanceof MinKey) return 1;
   if (value instanceof MaxKey) return 13;
+  // Timestamp extends Long in the bson library, so it must be recognised first.
+  if (value instanceof Timestamp) return 11;
   if (isNumberLike(value)) return 3;
   if (Array.isArray(value)) return 6;
   if (value instanceof Binary || Buffer.isBuffer(value) || value instanceof Uint8Array) return 7;
   if (value instanceof ObjectId) return 8;
   if (value instanceof Date) return 10;
-  if (value instanceof Timestamp) return 11;
   if (value instanceof RegExp || value instanceof BSONRegExp) return 12;
   return 5;
 }

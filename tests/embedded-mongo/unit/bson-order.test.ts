@@ -2,13 +2,13 @@
  * MongoDB's comparison order across BSON types, which indexes, range scans and sorting rely on.
  * https://www.mongodb.com/docs/manual/reference/bson-type-comparison-order/
  */
-import { Long, MaxKey, MinKey, ObjectId, Decimal128 } from 'bson';
+import { Long, MaxKey, MinKey, ObjectId, Decimal128, Timestamp } from 'bson';
 import { compareValues, valuesEqual } from '../../../src/embedded-mongo/values/bson-order';
 import { documentKey } from '../../../src/embedded-mongo/values/document-key';
 
 describe('BSON comparison order', () => {
-  it('orders the type classes MinKey < null < numbers < strings < objects < arrays < ObjectId < booleans < dates < MaxKey', () => {
-    const ordered = [new MinKey(), null, 5, 'a', { a: 1 }, [1], new ObjectId(), false, new Date(0), new MaxKey()];
+  it('orders the type classes MinKey < null < numbers < strings < objects < arrays < ObjectId < booleans < dates < timestamps < MaxKey', () => {
+    const ordered = [new MinKey(), null, 5, 'a', { a: 1 }, [1], new ObjectId(), false, new Date(0), new Timestamp({ t: 0, i: 0 }), new MaxKey()];
     for (let i = 0; i < ordered.length - 1; i++) {
       expect(compareValues(ordered[i], ordered[i + 1])).toBeLessThan(0);
       expect(compareValues(ordered[i + 1], ordered[i])).toBeGreaterThan(0);

@@ -1,0 +1,319 @@
+/**
+ * The ResourceStore port on MongoDB (official driver). Per resource type one collection holds the current
+ * version of each resource and one (`<Type>_history`) every version including deletion tombstones. Each write
+ * changes both in one multi-document transaction, guarded by the version it replaces, so a failed write leaves
+ * nothing behind and concurrent writers never produce the same version twice.
+ * Internal fields (tenant, version number, search values) sit beside the resource and never reach a client.
+ */
+import { randomUUID } from 'node:crypto';
+import { MongoServerError, type ClientSession, type Collection, type Db, type Document, type Filter, type MongoClient } from 'mongodb';
+import type { Resource } from '@medplum/fhirtypes';
+import type {
+  HistoryPage,
+  HistoryQuery,
+  MatchCriteria,
+  ResourceStore,
+  StoredVersion,
+  VersionMethod,
+  WriteResult,
+} from '../resource-store';
+import { extractIndexValues, tokenQueryKey, type IndexValues } from '../../search/index-values';
+import { ensureTypeIndexes, historyCollectionName } from './resource-indexes';
+
+/** A current-version document. */
+interface CurrentDocument {
+  _id: string;
+  tenant: string;
+  id: string;
+  version: number;
+  lastUpdated: Date;
+  deleted: boolean;
+  method: VersionMethod;
+  resource: Resource | null;
+  sp: IndexValues;
+}
+
+/** A history document: one per version. */
+interface HistoryDocument {
+  _id: string;
+  tenant: string;
+  type: string;
+  id: string;
+  version: number;
+  lastUpdated: Date;
+  deleted: boolean;
+  method: VersionMethod;
+  resource: Resource | null;
+}
+
+/** Shared by every tenant's store: the connection and which collections already have their indexes. */
+export interface MongoStoreContext {
+  readonly client: MongoClient;
+  readonly db: Db;
+}
+
+/** Opens the store of one tenant. */
+export function openResourceStore(context: MongoStoreContext, tenant: string): ResourceStore {
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(tenant)) throw new Error(`invalid tenant id: ${tenant}`);
+  return new MongoResourceStore(context, tenant, undefined);
+}
+
+function toVersion(type: string, doc: CurrentDocument | HistoryDocument): StoredVersion {
+  return {
+    resourceType: type,
+    id: doc.id,
+    versionId: String(doc.version),
+    lastUpdated: doc.lastUpdated.toISOString(),
+    method: doc.method,
+    deleted: doc.deleted,
+    resource: doc.resource ?? undefined,
+  };
+}
+
+/** The resource as stored and returned: server-managed id and meta, everything else as the client sent it. */
+function stamp(resource: Resource, id: string, version: number, lastUpdated: Date): Resource {
+  const meta = { ...(resource.meta ?? {}), versionId: String(version), lastUpdated: lastUpdated.toISOString() };
+  return { ...resource, id, meta } as Resource;
+}
+
+class MongoResourceStore implements ResourceStore {
+  constructor(
+    private readonly context: MongoStoreContext,
+    readonly tenant: string,
+    private readonly session: ClientSession | undefined,
+  ) {}
+
+  private key(id: string): string {
+    return `${this.tenant}/${id}`;
+  }
+
+  private current(type: string): Collection<CurrentDocument> {
+    return this.context.db.collection<CurrentDocument>(type);
+  }
+
+  private historyOf(type: string): Collection<HistoryDocument> {
+    return this.context.db.collection<HistoryDocument>(historyCollectionName(type));
+  }
+
+  /** Runs one write atomically: inside the caller's transaction, or in a transaction of its own. */
+  private async atomically<T>(work: (session: ClientSession) => Promise<T>): Promise<T> {
+    if (this.session) return work(this.session);
+    return retryConcurrentWrites(() => this.context.client.withSession((session) => session.withTransaction(() => work(session))));
+  }
+
+  /** Writes version `version` of a resource (or its tombstone) to the current and history collections. */
+  private async writeVersion(
+    session: ClientSession,
+    type: string,
+    id: string,
+    previous: CurrentDocument | null,
+    method: VersionMethod,
+    resource: Resource | null,
+  ): Promise<StoredVersion> {
+    await ensureTypeIndexes(this.context.db, type);
+    const version = (previous?.version ?? 0) + 1;
+    const lastUpdated = new Date(Math.max(Date.now(), (previous?.lastUpdated.getTime() ?? 0) + 1));
+    const stored = resource ? stamp(resource, id, version, lastUpdated) : null;
+    const current: CurrentDocument = {
+      _id: this.key(id),
+      tenant: this.tenant,
+      id,
+      version,
+      lastUpdated,
+      deleted: stored === null,
+      method,
+      resource: stored,
+      sp: stored ? extractIndexValues(stored) : {},
+    };
+    try {
+      if (previous) {
+        const replaced = await this.current(type).replaceOne({ _id: current._id, version: previous.version }, current, { session });
+        if (replaced.matchedCount !== 1) throw new ConcurrentWrite();
+      } else {
+        await this.current(type).insertOne(current, { session });
+      }
+      await this.historyOf(type).insertOne(
+        { _id: `${this.key(id)}/${version}`, tenant: this.tenant, type, id, version, lastUpdated, deleted: stored === null, method, resource: stored },
+        { session },
+      );
+    } catch (error) {
+      throw error instanceof MongoServerError && error.code === 11000 ? new ConcurrentWrite() : error;
+    }
+    return toVersion(type, current);
+  }
+
+  async create(resource: Resource, options: { id?: string } = {}): Promise<StoredVersion> {
+    const id = options.id ?? randomUUID();
+    return this.atomically((session) => this.writeVersion(session, resource.resourceType, id, null, 'POST', resource));
+  }
+
+  async read(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    const doc = await this.current(resourceType).findOne({ _id: this.key(id) }, { session: this.session });
+    return doc ? toVersion(resourceType, doc) : undefined;
+  }
+
+  async vread(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
+    if (!/^[1-9][0-9]{0,15}$/.test(versionId)) return undefined;
+    const doc = await this.historyOf(resourceType).findOne({ _id: `${this.key(id)}/${versionId}` }, { session: this.session });
+    return doc ? toVersion(resourceType, doc) : undefined;
+  }
+
+  async update(resource: Resource & { id: string }, options: { ifVersion?: string; method?: 'PUT' | 'PATCH' } = {}): Promise<WriteResult> {
+    return this.atomically(async (session) => {
+      const type = resource.resourceType;
+      const previous = await this.current(type).findOne({ _id: this.key(resource.id) }, { session });
+      if (options.ifVersion !== undefined && (!previous || String(previous.version) !== options.ifVersion)) {
+        return { kind: 'version-mismatch', current: previous ? toVersion(type, previous) : undefined } as const;
+      }
+      const version = await this.writeVersion(session, type, resource.id, previous, options.method ?? 'PUT', resource);
+      return { kind: 'written', version, created: !previous || previous.deleted } as const;
+    });
+  }
+
+  async delete(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    return this.atomically(async (session) => {
+      const previous = await this.current(resourceType).findOne({ _id: this.key(id) }, { session });
+      if (!previous || previous.deleted) return undefined;
+      return this.writeVersion(session, resourceType, id, previous, 'DELETE', null);
+    });
+  }
+
+  async history(query: HistoryQuery): Promise<HistoryPage> {
+    const types = query.resourceType ? [query.resourceType] : await this.typesWithHistory();
+    const filter: Filter<HistoryDocument> = { tenant: this.tenant };
+    if (query.id !== undefined) filter.id = query.id;
+    if (query.since) filter.lastUpdated = { $gte: query.since };
+    const position = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const pageFilter: Filter<HistoryDocument> = position
+      ? { $and: [filter, { $or: [{ lastUpdated: { $lt: position.at } }, { lastUpdated: position.at, _id: { $lt: position.key } }] }] }
+      : filter;
+    const perType = await Promise.all(
+      types.map(async (type) => {
+        const docs = query.at
+          ? await this.versionsAt(type, filter, query.at)
+          : await this.historyOf(type)
+              .find(pageFilter, { session: this.session })
+              .sort({ lastUpdated: -1, _id: -1 })
+              .limit(query.count + 1)
+              .toArray();
+        return docs.map((doc) => ({ type, doc }));
+      }),
+    );
+    const merged = perType
+      .flat()
+      .filter(({ doc }) => !position || !query.at || isBefore(doc, position))
+      .sort((a, b) => b.doc.lastUpdated.getTime() - a.doc.lastUpdated.getTime() || (a.doc._id < b.doc._id ? 1 : -1));
+    const page = merged.slice(0, query.count);
+    const last = page[page.length - 1];
+    const total = position ? undefined : await this.countHistory(types, filter, query.at);
+    return {
+      versions: page.map(({ type, doc }) => toVersion(type, doc)),
+      total,
+      nextCursor: merged.length > query.count && last ? encodeCursor(last.doc) : undefined,
+    };
+  }
+
+  /** `_at`: for each resource, its last version at or before the instant. */
+  private async versionsAt(type: string, filter: Filter<HistoryDocument>, at: Date): Promise<HistoryDocument[]> {
+    return this.historyOf(type)
+      .aggregate<HistoryDocument>(
+        [
+          { $match: { ...filter, lastUpdated: { ...(filter.lastUpdated as object | undefined), $lte: at } } },
+          { $sort: { id: 1, version: -1 } },
+          { $group: { _id: '$id', latest: { $first: '$$ROOT' } } },
+          { $replaceRoot: { newRoot: '$latest' } },
+        ],
+        { session: this.session },
+      )
+      .toArray();
+  }
+
+  private async countHistory(types: string[], filter: Filter<HistoryDocument>, at: Date | undefined): Promise<number | undefined> {
+    if (at) return undefined;
+    const counts = await Promise.all(types.map((type) => this.historyOf(type).countDocuments(filter, { session: this.session })));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  private async typesWithHistory(): Promise<string[]> {
+    const collections = await this.context.db.listCollections({}, { nameOnly: true }).toArray();
+    return collections
+      .map((c) => c.name)
+      .filter((name) => name.endsWith('_history'))
+      .map((name) => name.slice(0, -'_history'.length));
+  }
+
+  async find(resourceType: string, criteria: MatchCriteria, limit: number): Promise<StoredVersion[]> {
+    const clauses: Document[] = [{ tenant: this.tenant, deleted: false }];
+    if (criteria.ids) clauses.push({ _id: { $in: criteria.ids.map((id) => this.key(id)) } });
+    for (const identifier of criteria.identifiers ?? []) {
+      clauses.push({ 'sp.identifier': tokenQueryKey(identifier.system, identifier.value) });
+    }
+    for (const range of criteria.lastUpdated ?? []) clauses.push({ lastUpdated: dateCondition(range) });
+    const docs = await this.current(resourceType)
+      .find({ $and: clauses } as Filter<CurrentDocument>, { session: this.session })
+      .limit(limit)
+      .toArray();
+    return docs.map((doc) => toVersion(resourceType, doc));
+  }
+
+  async transaction<T>(work: (store: ResourceStore) => Promise<T>): Promise<T> {
+    if (this.session) return work(this);
+    return retryConcurrentWrites(() =>
+      this.context.client.withSession((session) =>
+        session.withTransaction(() => work(new MongoResourceStore(this.context, this.tenant, session))),
+      ),
+    );
+  }
+}
+
+/** Another writer stored the version this write was about to create; the whole write is retried. */
+class ConcurrentWrite extends Error {
+  constructor() {
+    super('concurrent write to the same resource');
+  }
+}
+
+const WRITE_ATTEMPTS = 10;
+
+async function retryConcurrentWrites<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof ConcurrentWrite) || i >= WRITE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+function dateCondition(range: NonNullable<MatchCriteria['lastUpdated']>[number]): Document {
+  switch (range.prefix) {
+    case 'gt':
+      return { $gt: range.end };
+    case 'ge':
+      return { $gte: range.start };
+    case 'lt':
+      return { $lt: range.start };
+    case 'le':
+      return { $lte: range.end };
+    default:
+      return { $gte: range.start, $lte: range.end };
+  }
+}
+
+function encodeCursor(doc: HistoryDocument): string {
+  return Buffer.from(JSON.stringify([doc.lastUpdated.getTime(), doc._id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: Date; key: string } | undefined {
+  try {
+    const [ms, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [number, string];
+    return typeof ms === 'number' && typeof key === 'string' ? { at: new Date(ms), key } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isBefore(doc: HistoryDocument, position: { at: Date; key: string }): boolean {
+  const t = doc.lastUpdated.getTime();
+  return t < position.at.getTime() || (t === position.at.getTime() && doc._id < position.key);
+}

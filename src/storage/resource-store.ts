@@ -1,0 +1,91 @@
+/**
+ * The storage port: the only door to stored FHIR resources (DESIGN.md "Storage"). Every store is bound to one
+ * tenant (organization) when it is created, so no call can reach another tenant's data; versions, history
+ * tombstones and optimistic locking follow the FHIR RESTful API (http.html#versioning, http.html#history).
+ */
+import type { Resource } from '@medplum/fhirtypes';
+
+/** How a version came to be, as the history Bundle's `entry.request.method` reports it. */
+export type VersionMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One stored version of a resource (a deleted version is a tombstone without a resource). */
+export interface StoredVersion {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly versionId: string;
+  /** FHIR instant with millisecond precision. */
+  readonly lastUpdated: string;
+  readonly method: VersionMethod;
+  readonly deleted: boolean;
+  /** The resource exactly as a client reads it (with id and meta.versionId/lastUpdated); absent when deleted. */
+  readonly resource: Resource | undefined;
+}
+
+/** Outcome of a write that may lose an optimistic-locking race. */
+export type WriteResult =
+  | { readonly kind: 'written'; readonly version: StoredVersion; readonly created: boolean }
+  | { readonly kind: 'version-mismatch'; readonly current: StoredVersion | undefined };
+
+/** Which versions a history request wants (http.html#history). */
+export interface HistoryQuery {
+  /** Omitted for system-level history. */
+  readonly resourceType?: string;
+  /** Instance-level history (requires resourceType). */
+  readonly id?: string;
+  /** Only versions updated at or after this instant (`_since`). */
+  readonly since?: Date;
+  /** Only versions current at this instant (`_at`): the last version at or before it, per resource. */
+  readonly at?: Date;
+  readonly count: number;
+  /** Opaque paging position returned by the previous page. */
+  readonly cursor?: string;
+}
+
+export interface HistoryPage {
+  /** Newest first. */
+  readonly versions: StoredVersion[];
+  readonly total: number | undefined;
+  /** Position of the next (older) page, if any. */
+  readonly nextCursor: string | undefined;
+}
+
+/** Matching conditions for conditional interactions (the search issue widens this to a full SearchRequest). */
+export interface MatchCriteria {
+  readonly ids?: readonly string[];
+  /** `identifier` token values: system|value, |value (no system) or value (any system). */
+  readonly identifiers?: readonly { system: string | undefined; value: string }[];
+  readonly lastUpdated?: readonly { prefix: 'eq' | 'gt' | 'ge' | 'lt' | 'le'; start: Date; end: Date }[];
+}
+
+export interface ResourceStore {
+  /** The organization every call of this store is confined to. */
+  readonly tenant: string;
+
+  /** Stores version 1 of a new resource; the server assigns the id unless `id` is given. */
+  create(resource: Resource, options?: { id?: string }): Promise<StoredVersion>;
+
+  /** The latest version (possibly a deletion tombstone), or undefined when the resource never existed. */
+  read(resourceType: string, id: string): Promise<StoredVersion | undefined>;
+
+  vread(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined>;
+
+  /**
+   * Stores a new version (update-as-create when the resource does not exist or was deleted).
+   * With `ifVersion`, only when the latest version is that one; concurrent writers never share a version.
+   */
+  update(resource: Resource & { id: string }, options?: { ifVersion?: string; method?: 'PUT' | 'PATCH' }): Promise<WriteResult>;
+
+  /** Records a deletion tombstone; undefined when there was no live resource to delete. */
+  delete(resourceType: string, id: string): Promise<StoredVersion | undefined>;
+
+  history(query: HistoryQuery): Promise<HistoryPage>;
+
+  /** Live resources of a type matching the criteria, at most `limit`. */
+  find(resourceType: string, criteria: MatchCriteria, limit: number): Promise<StoredVersion[]>;
+
+  /**
+   * Runs `work` all-or-nothing: every write made through the store it receives commits together or not at all.
+   * `work` may run more than once when a transient conflict forces a retry.
+   */
+  transaction<T>(work: (store: ResourceStore) => Promise<T>): Promise<T>;
+}
