@@ -49,11 +49,17 @@ export interface HistoryPage {
   readonly nextCursor: string | undefined;
 }
 
+/** A token query value: `code` (system undefined), `system|code`, `|code` (system '') or `system|` (code undefined). */
+export interface TokenValue {
+  readonly system: string | undefined;
+  readonly code: string | undefined;
+}
+
 /** Matching conditions for conditional interactions (the search issue widens this to a full SearchRequest). */
 export interface MatchCriteria {
   readonly ids?: readonly string[];
-  /** `identifier` token values: system|value, |value (no system) or value (any system). */
-  readonly identifiers?: readonly { system: string | undefined; value: string }[];
+  /** `identifier` tokens: every group must match (AND), any token of a group will do (OR). */
+  readonly identifiers?: readonly (readonly TokenValue[])[];
   readonly lastUpdated?: readonly { prefix: 'eq' | 'gt' | 'ge' | 'lt' | 'le'; start: Date; end: Date }[];
 }
 

@@ -118,8 +118,8 @@ describe('ResourceStore', () => {
 
   it('finds live resources by identifier in each token form', async () => {
     const created = await store.create(patient('Ident', { identifier: [{ system: 'urn:mrn', value: 'M-1' }] }));
-    const ids = async (system: string | undefined, value: string) =>
-      (await store.find('Patient', { identifiers: [{ system, value }] }, 10)).map((v) => v.id);
+    const ids = async (system: string | undefined, code: string) =>
+      (await store.find('Patient', { identifiers: [[{ system, code }]] }, 10)).map((v) => v.id);
     expect(await ids('urn:mrn', 'M-1')).toEqual([created.id]);
     expect(await ids(undefined, 'M-1')).toEqual([created.id]);
     expect(await ids('urn:other', 'M-1')).toEqual([]);
@@ -135,7 +135,7 @@ describe('ResourceStore', () => {
         throw new Error('fail halfway');
       }),
     ).rejects.toThrow('fail halfway');
-    expect(await store.find('Patient', { identifiers: [{ system: undefined, value: 'tx-rollback' }] }, 10)).toEqual([]);
+    expect(await store.find('Patient', { identifiers: [[{ system: undefined, code: 'tx-rollback' }]] }, 10)).toEqual([]);
     const made = await store.transaction(async (tx) => [await tx.create(patient('TxB')), await tx.create(patient('TxC'))]);
     expect(await store.read('Patient', made[1]?.id ?? '')).toMatchObject({ versionId: '1' });
   });
@@ -144,7 +144,7 @@ describe('ResourceStore', () => {
     const other = openResourceStore({ client, db }, 'org-b');
     const mine = await store.create(patient('Tenant', { identifier: [{ value: 'shared-mrn' }] }));
     expect(await other.read('Patient', mine.id)).toBeUndefined();
-    expect(await other.find('Patient', { identifiers: [{ system: undefined, value: 'shared-mrn' }] }, 10)).toEqual([]);
+    expect(await other.find('Patient', { identifiers: [[{ system: undefined, code: 'shared-mrn' }]] }, 10)).toEqual([]);
     expect((await other.history({ resourceType: 'Patient', count: 100 })).versions).toEqual([]);
     expect(await other.delete('Patient', mine.id)).toBeUndefined();
   });

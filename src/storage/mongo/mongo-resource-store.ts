@@ -245,8 +245,8 @@ class MongoResourceStore implements ResourceStore {
   async find(resourceType: string, criteria: MatchCriteria, limit: number): Promise<StoredVersion[]> {
     const clauses: Document[] = [{ tenant: this.tenant, deleted: false }];
     if (criteria.ids) clauses.push({ _id: { $in: criteria.ids.map((id) => this.key(id)) } });
-    for (const identifier of criteria.identifiers ?? []) {
-      clauses.push({ 'sp.identifier': tokenQueryKey(identifier.system, identifier.value) });
+    for (const group of criteria.identifiers ?? []) {
+      clauses.push({ 'sp.identifier': { $in: group.map((token) => tokenQueryKey(token.system, token.code)) } });
     }
     for (const range of criteria.lastUpdated ?? []) clauses.push({ lastUpdated: dateCondition(range) });
     const docs = await this.current(resourceType)
