@@ -90,6 +90,12 @@ export interface ResourceStore {
   find(resourceType: string, criteria: MatchCriteria, limit: number): Promise<StoredVersion[]>;
 
   /**
+   * Inside `transaction`: serializes this transaction against every other that locks the same name (a
+   * conditional create's search, for instance), so check-then-write sequences cannot interleave.
+   */
+  lock(name: string): Promise<void>;
+
+  /**
    * Runs `work` all-or-nothing: every write made through the store it receives commits together or not at all.
    * `work` may run more than once when a transient conflict forces a retry.
    */

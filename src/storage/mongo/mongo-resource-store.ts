@@ -256,6 +256,14 @@ class MongoResourceStore implements ResourceStore {
     return docs.map((doc) => toVersion(resourceType, doc));
   }
 
+  async lock(name: string): Promise<void> {
+    if (!this.session) throw new Error('lock() is only meaningful inside transaction()');
+    // Two transactions writing the same document conflict; the driver retries the later one from the start.
+    await this.context.db
+      .collection<{ _id: string; n: number }>(LOCK_COLLECTION)
+      .updateOne({ _id: `${this.tenant}/${name}` }, { $inc: { n: 1 } }, { upsert: true, session: this.session });
+  }
+
   async transaction<T>(work: (store: ResourceStore) => Promise<T>): Promise<T> {
     if (this.session) return work(this);
     return retryConcurrentWrites(() =>
@@ -265,6 +273,9 @@ class MongoResourceStore implements ResourceStore {
     );
   }
 }
+
+/** Documents that transactions write only to conflict with each other (see lock()). */
+const LOCK_COLLECTION = '_locks';
 
 /** Another writer stored the version this write was about to create; the whole write is retried. */
 class ConcurrentWrite extends Error {

@@ -1,0 +1,25 @@
+/**
+ * `npm run capability-statement`: regenerates capability-statement/CapabilityStatement.json from the registry,
+ * the same data the router serves from; a test fails when the published copy is stale.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildRegistry } from '../fhir/registry';
+import { buildCapabilityStatement } from '../fhir/interactions/capabilities';
+
+/** The base URL written into the published copy (the default local address). */
+export const PUBLISHED_BASE_URL = 'http://localhost:8080/fhir';
+
+async function main(): Promise<void> {
+  const statement = buildCapabilityStatement(buildRegistry({ conditionalDeleteMultiple: false }), PUBLISHED_BASE_URL);
+  const file = path.resolve(__dirname, '../../capability-statement/CapabilityStatement.json');
+  await writeFile(file, `${JSON.stringify(statement, null, 2)}\n`);
+  process.stdout.write(`wrote ${file}\n`);
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,1 @@
+export { ERROR_CATALOGUE, FhirError, type FhirErrorCode, type FhirErrorOptions } from './fhir-error';

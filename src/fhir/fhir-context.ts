@@ -1,0 +1,24 @@
+/**
+ * What an interaction needs besides the request: the tenant's store, the registry, the public base URL, the
+ * validator and the paging settings. Built per request by the composition root.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { ResourceStore } from '../storage/resource-store';
+import type { Registry } from './registry';
+
+export interface FhirSettings {
+  /** `_count` when the client gives none. */
+  readonly defaultCount: number;
+  /** The largest `_count` honoured; larger values are reduced to it. */
+  readonly maxCount: number;
+}
+
+export interface FhirContext {
+  readonly store: ResourceStore;
+  readonly registry: Registry;
+  /** Absolute FHIR base URL without a trailing slash, e.g. http://localhost:8080/fhir. */
+  readonly baseUrl: string;
+  readonly settings: FhirSettings;
+  /** Throws a FhirError listing every problem when `resource` is not a valid `expectedType`. */
+  validate(resource: unknown, expectedType: string): asserts resource is Resource;
+}

@@ -1,0 +1,81 @@
+/**
+ * Routes a FhirRequest to its interaction (http.html#summary): the URL shape and method select one row of the
+ * table below; the registry decides whether the type offers it. Unknown types are 404, known paths with a
+ * method they do not take are 405.
+ */
+import type { FhirRequest, FhirResponse } from './fhir-request';
+import type { FhirContext } from './fhir-context';
+import type { SystemInteraction, TypeInteraction } from './registry';
+import { read, vread } from './interactions/read';
+import { conditionalDelete, conditionalPatch, conditionalUpdate, create, patch, remove, update } from './interactions/write';
+import { history } from './interactions/history';
+import { capabilities } from './interactions/capabilities';
+import { processBundle } from './bundles/process-bundle';
+import { FhirError } from '../errors';
+
+/** The URL shapes of the RESTful API, after the base. */
+type Shape = 'system' | 'metadata' | 'system-history' | 'type' | 'type-history' | 'instance' | 'instance-history' | 'version';
+
+interface Route {
+  readonly shape: Shape;
+  readonly method: FhirRequest['method'];
+  readonly interaction: TypeInteraction | SystemInteraction | 'capabilities';
+  readonly handle: (request: FhirRequest, context: FhirContext, type: string, id: string, versionId: string) => Promise<FhirResponse> | FhirResponse;
+}
+
+const ROUTES: readonly Route[] = [
+  { shape: 'metadata', method: 'GET', interaction: 'capabilities', handle: (_r, c) => capabilities(c) },
+  { shape: 'system', method: 'POST', interaction: 'batch', handle: (r, c) => processBundle(r, c) },
+  { shape: 'system-history', method: 'GET', interaction: 'history-system', handle: (r, c) => history(r, c) },
+  { shape: 'type', method: 'POST', interaction: 'create', handle: (r, c, t) => create(r, c, t) },
+  { shape: 'type', method: 'PUT', interaction: 'update', handle: (r, c, t) => conditionalUpdate(r, c, t) },
+  { shape: 'type', method: 'PATCH', interaction: 'patch', handle: (r, c, t) => conditionalPatch(r, c, t) },
+  { shape: 'type', method: 'DELETE', interaction: 'delete', handle: (r, c, t) => conditionalDelete(r, c, t) },
+  { shape: 'type-history', method: 'GET', interaction: 'history-type', handle: (r, c, t) => history(r, c, t) },
+  { shape: 'instance', method: 'GET', interaction: 'read', handle: (r, c, t, i) => read(r, c, t, i) },
+  { shape: 'instance', method: 'PUT', interaction: 'update', handle: (r, c, t, i) => update(r, c, t, i) },
+  { shape: 'instance', method: 'PATCH', interaction: 'patch', handle: (r, c, t, i) => patch(r, c, t, i) },
+  { shape: 'instance', method: 'DELETE', interaction: 'delete', handle: (r, c, t, i) => remove(r, c, t, i) },
+  { shape: 'instance-history', method: 'GET', interaction: 'history-instance', handle: (r, c, t, i) => history(r, c, t, i) },
+  { shape: 'version', method: 'GET', interaction: 'vread', handle: (r, c, t, i, v) => vread(r, c, t, i, v) },
+];
+
+function shapeOf(path: readonly string[]): Shape | undefined {
+  const [first, second, third, fourth] = path;
+  switch (path.length) {
+    case 0:
+      return 'system';
+    case 1:
+      return first === 'metadata' ? 'metadata' : first === '_history' ? 'system-history' : 'type';
+    case 2:
+      return second === '_history' ? 'type-history' : 'instance';
+    case 3:
+      return third === '_history' ? 'instance-history' : undefined;
+    case 4:
+      return third === '_history' && fourth !== undefined ? 'version' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Runs one request through the FHIR layer; errors surface as FhirError. */
+export async function handleFhirRequest(request: FhirRequest, context: FhirContext): Promise<FhirResponse> {
+  const shape = shapeOf(request.path);
+  if (!shape) throw new FhirError('not-found', `No FHIR endpoint at /${request.path.join('/')}`);
+  const [type = '', id = '', , versionId = ''] = request.path;
+  const typed = shape !== 'system' && shape !== 'metadata' && shape !== 'system-history';
+  if (typed && !context.registry.types.has(type)) {
+    throw new FhirError('not-found', `Unknown resource type '${type.slice(0, 80)}'`);
+  }
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  const route = ROUTES.find((r) => r.shape === shape && r.method === method);
+  if (!route) {
+    const allowed = ROUTES.filter((r) => r.shape === shape).map((r) => r.method);
+    throw new FhirError('method-not-allowed', `${request.method} is not allowed on /${request.path.join('/')}; allowed: ${allowed.join(', ')}`);
+  }
+  const offered = typed
+    ? context.registry.types.get(type)?.interactions.has(route.interaction as TypeInteraction)
+    : route.interaction === 'capabilities' || context.registry.systemInteractions.has(route.interaction as SystemInteraction);
+  if (!offered) throw new FhirError('method-not-allowed', `The ${route.interaction} interaction is not supported here`);
+  return route.handle(request, context, type, id, versionId);
+}

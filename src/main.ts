@@ -1,0 +1,65 @@
+/**
+ * Starts the process: configuration, logger, database, app, listen; on SIGTERM/SIGINT stops accepting, lets
+ * in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), then closes the database (the embedded engine
+ * flushes its journal) and exits. The only module with side effects at import.
+ */
+import http from 'node:http';
+import pino from 'pino';
+import { ConfigError, loadConfig, type Config } from './config/settings';
+import { openDatabase } from './storage/database';
+import { createApp } from './app';
+
+async function start(config: Config): Promise<void> {
+  const logger = pino({ level: config.logLevel, base: { service: 'fhir-interop-server' } });
+  const database = await openDatabase(config, logger);
+  const app = createApp({ config, database, logger });
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ url: `http://localhost:${port}`, fhirBase: `http://localhost:${port}/fhir`, database: database.description }, 'listening');
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.warn('in-flight requests did not finish in time; closing connections');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    server.close(() => {
+      clearTimeout(deadline);
+      database
+        .close()
+        .then(() => {
+          logger.info('stopped');
+          process.exit(0);
+        })
+        .catch((error: Error) => {
+          logger.error({ err: error }, 'closing the database failed');
+          process.exit(1);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+  process.exit(2);
+}
+start(config).catch((error: Error) => {
+  process.stderr.write(`failed to start: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+/**
+ * Chooses and opens the database (DESIGN.md "Where MongoDB comes from"): the server named by MONGODB_URI, or
+ * the bundled engine with its data under DATA_DIR. Only storage/ and embedded-mongo/ touch the driver.
+ */
+import { MongoClient, type Db } from 'mongodb';
+import type { Logger } from 'pino';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../embedded-mongo';
+import { openResourceStore } from './mongo/mongo-resource-store';
+import type { ResourceStore } from './resource-store';
+
+export interface DatabaseSettings {
+  readonly mongodbUri: string | undefined;
+  readonly dataDir: string;
+  readonly dbName: string;
+  readonly embeddedFsync: boolean;
+}
+
+export interface Database {
+  /** Where the data lives, for the start-up log (credentials removed). */
+  readonly description: string;
+  /** Opens the resource store of one tenant. */
+  storeFor(tenant: string): ResourceStore;
+  /** True when the database answers a ping. */
+  ping(): Promise<boolean>;
+  /** Closes the connection, then stops the embedded engine (which flushes its journal). */
+  close(): Promise<void>;
+}
+
+/** Opens the database the settings name; `dataDir: undefined` runs the embedded engine in memory (tests). */
+export async function openDatabase(settings: DatabaseSettings, logger: Logger, options: { inMemory?: boolean } = {}): Promise<Database> {
+  let engine: EmbeddedMongo | undefined;
+  let uri = settings.mongodbUri;
+  if (!uri) {
+    engine = await startEmbeddedMongo({
+      dataDir: options.inMemory ? undefined : settings.dataDir,
+      fsync: settings.embeddedFsync,
+      logger: logger.child({ component: 'embedded-mongo' }),
+    });
+    uri = engine.uri;
+  }
+  const client = await new MongoClient(uri).connect();
+  const db: Db = client.db(settings.dbName);
+  return {
+    description: engine ? (options.inMemory ? 'embedded engine (in memory)' : `embedded engine in ${settings.dataDir}`) : uri.replace(/\/\/[^@/]*@/, '//***@'),
+    storeFor: (tenant) => openResourceStore({ client, db }, tenant),
+    ping: async () => {
+      try {
+        await db.command({ ping: 1 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: async () => {
+      await client.close();
+      await engine?.close();
+    },
+  };
+}
