@@ -57,7 +57,8 @@ function parse(spec: SettingSpec, raw: string): string | number | boolean {
       try {
         new URL(raw);
       } catch {
-        throw new ConfigError(`${spec.env} must be a URL, got '${raw.replace(/\/\/[^@/]*@/, '//***@')}'`);
+        // The value is not echoed: connection strings carry credentials.
+        throw new ConfigError(`${spec.env} must be a valid URL`);
       }
       return raw;
     case 'enum':

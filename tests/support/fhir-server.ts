@@ -17,6 +17,8 @@ export interface FhirTestServer {
   readonly origin: string;
   /** Direct access to the suite's database, for assertions on what was stored. */
   readonly db: Db;
+  /** Closes the app's database connection while the HTTP server keeps running (failure tests). */
+  stopDatabaseOnly(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,16 +33,23 @@ export async function startFhirServer(overrides: Partial<Config> = {}): Promise<
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = await new MongoClient(mongo.uri).connect();
   const db = client.db(mongo.dbName);
+  let databaseOpen = true;
+  const closeDatabase = async (): Promise<void> => {
+    if (!databaseOpen) return;
+    databaseOpen = false;
+    await database.close();
+  };
   return {
     baseUrl: `${origin}/fhir`,
     origin,
     db,
+    stopDatabaseOnly: closeDatabase,
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.dropDatabase();
       await client.close();
-      await database.close();
+      await closeDatabase();
       await mongo.stop();
     },
   };
