@@ -3,11 +3,16 @@
  * table per suite. Figures are for the issue notes; nothing here asserts timings.
  */
 import { benchEngine } from './engine-bench';
+import { benchRest } from './rest-bench';
 
-const suites: [string, () => Promise<{ metric: string; value: string }[]>][] = [['embedded engine', benchEngine]];
+const suites: [string, () => Promise<{ metric: string; value: string }[]>][] = [
+  ['embedded engine', benchEngine],
+  ['FHIR REST', benchRest],
+];
+const only = process.argv[2];
 
 async function main(): Promise<void> {
-  for (const [name, run] of suites) {
+  for (const [name, run] of suites.filter(([name]) => !only || name.includes(only))) {
     const started = Date.now();
     const rows = await run();
     console.log(`\n## ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);

@@ -3,7 +3,7 @@
  * query plan through a cursor; only sorting without a usable index materialises them (bounded by the limit).
  * https://www.mongodb.com/docs/manual/reference/command/nav-crud/
  */
-import { Query } from 'mingo';
+import { Query } from 'mingo/query';
 import { Long, type Document } from 'bson';
 import {
   collectionName,
@@ -16,6 +16,7 @@ import {
 import { CommandError } from '../errors';
 import { parseSort } from '../engine/sort-documents';
 import { runPipeline } from '../engine/run-pipeline';
+import { queryOptions } from '../engine/matcher';
 import { cloneDocument } from '../values/clone-document';
 import { collectPathValues, splitPath } from '../values/field-paths';
 import { compareValues } from '../values/bson-order';
@@ -28,11 +29,11 @@ function projector(projection: Document | undefined, filter: Document | undefine
   if (!projection || Object.keys(projection).length === 0) return undefined;
   const positional = Object.keys(projection).some((key) => key.endsWith('.$'));
   try {
-    new Query(positional && filter ? filter : {}, {}).find([], projection).all();
+    new Query(positional && filter ? filter : {}, queryOptions()).find([], projection).all();
   } catch (error) {
     throw new CommandError('BadValue', (error as Error).message);
   }
-  return (docs) => new Query(positional && filter ? filter : {}, {}).find(docs.map((d) => cloneDocument(d)), projection).all() as Document[];
+  return (docs) => new Query(positional && filter ? filter : {}, queryOptions()).find(docs.map((d) => cloneDocument(d)), projection).all() as Document[];
 }
 
 function sessionKey(context: CommandContext): string | undefined {

@@ -3,10 +3,12 @@
  * equality to null (also `$in: [null]`, `$ne: null`, `$nin: [null]`) on paths through arrays of subdocuments.
  * https://www.mongodb.com/docs/manual/tutorial/query-for-null-fields/
  */
-import { Context, Query } from 'mingo';
+import { Query } from 'mingo/query';
 import type { Document } from 'bson';
 import type { Options } from 'mingo/types';
-import { matchesNullEquality, splitPath } from '../values/field-paths';
+import { buildContext } from './mingo-context';
+import { collectPathValues, matchesNullEquality, splitPath } from '../values/field-paths';
+import { typeRank, valuesEqual } from '../values/bson-order';
 import { CommandError } from '../errors';
 
 type Predicate = (doc: Document) => boolean;
@@ -15,12 +17,12 @@ const NULL_EQ = '$__nullEq';
 const NULL_NE = '$__nullNe';
 
 /** Custom operators standing for the corrected null comparisons; the rewrite below is their only producer. */
-type QueryOperators = NonNullable<NonNullable<Parameters<typeof Context.init>[0]>['query']>;
-const correctedOperators = {
-  [NULL_EQ]: (selector: string, rest: unknown[]) => nullOrIn(selector, rest, false),
-  [NULL_NE]: (selector: string, rest: unknown[]) => nullOrIn(selector, rest, true),
-};
-const nullOperators = Context.init({ query: correctedOperators as unknown as QueryOperators });
+const context = buildContext({
+  query: {
+    [NULL_EQ]: (selector: string, rest: unknown[]) => nullOrIn(selector, rest, false),
+    [NULL_NE]: (selector: string, rest: unknown[]) => nullOrIn(selector, rest, true),
+  },
+});
 
 function nullOrIn(selector: string, rest: unknown[], negate: boolean): Predicate {
   const path = splitPath(selector);
@@ -31,13 +33,20 @@ function nullOrIn(selector: string, rest: unknown[], negate: boolean): Predicate
   };
 }
 
-function queryOptions(): Partial<Options> {
-  return { context: nullOperators, useStrictMode: true };
+const OPTIONS: Partial<Options> = { context, useStrictMode: true };
+
+/** Query options every engine query uses (mingo's full operator set with the corrections). */
+export function queryOptions(): Partial<Options> {
+  return OPTIONS;
 }
 
 /** Compiles a filter document into a predicate; malformed filters fail as BadValue like mongod's parser. */
 export function compileFilter(filter: Document | undefined): Predicate {
   if (!filter || Object.keys(filter).length === 0) return () => true;
+  const equalities = scalarEqualities(filter);
+  if (equalities) {
+    return (doc) => equalities.every(([path, value]) => collectPathValues(doc, path).some((v) => v !== undefined && valuesEqual(v, value)));
+  }
   let query: Query;
   try {
     query = new Query(rewriteNulls(filter), queryOptions());
@@ -45,6 +54,24 @@ export function compileFilter(filter: Document | undefined): Predicate {
     throw new CommandError('BadValue', (error as Error).message);
   }
   return (doc) => query.test(doc);
+}
+
+/**
+ * `{ field: scalar, ... }` filters (the common point lookups) are matched directly: a reached value, or an
+ * element of a reached array, equals the scalar. Building a mingo query per lookup costs more than the lookup.
+ */
+function scalarEqualities(filter: Document): [string[], unknown][] | undefined {
+  const out: [string[], unknown][] = [];
+  for (const [key, value] of Object.entries(filter)) {
+    if (key.startsWith('$') || !isEqualityScalar(value)) return undefined;
+    out.push([splitPath(key), value]);
+  }
+  return out;
+}
+
+function isEqualityScalar(value: unknown): boolean {
+  const rank = typeRank(value);
+  return value !== null && value !== undefined && (rank === 3 || rank === 4 || rank === 8 || rank === 9 || rank === 10) && !(value instanceof RegExp);
 }
 
 function rewriteNulls(filter: Document): Document {

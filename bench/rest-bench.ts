@@ -1,0 +1,75 @@
+/**
+ * REST figures (issue: REST core), measured over HTTP on loopback with the benchmark client in the same
+ * process: create, read and update throughput and latency with 10 requests in flight, and the Synthea import
+ * rate, all on the embedded engine with a durable journal (fdatasync).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createApp } from '../src/app';
+import { loadConfig } from '../src/config/settings';
+import { openDatabase } from '../src/storage/database';
+import { importBundles, listBundleFiles } from '../src/cli/import-bundles';
+import { fmt, measureThroughput } from './measure';
+
+const SYNTHEA = path.resolve(__dirname, '../../shared/data/synthea-california');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function request(url: string, method: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers: body ? { 'content-type': 'application/fhir+json' } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function benchRest(): Promise<{ metric: string; value: string }[]> {
+  const rows: { metric: string; value: string }[] = [];
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'rest-bench-'));
+  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0' });
+  const logger = pino({ level: 'silent' });
+  const database = await openDatabase(config, logger);
+  const server = http.createServer(createApp({ config, database, logger }).callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+  try {
+    const patient = JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Bench', given: ['Mark'] }], gender: 'female', birthDate: '1980-01-01', identifier: [{ system: 'urn:mrn', value: 'x' }] });
+    const ids: string[] = [];
+    await measureThroughput(300, 10, async () => request(`${base}/Patient`, 'POST', patient));
+    const create = await measureThroughput(3000, 10, async () => {
+      const res = await request(`${base}/Patient`, 'POST', patient);
+      ids.push((JSON.parse(res.body) as { id: string }).id);
+    });
+    rows.push({ metric: 'create req/s, 10 in flight', value: fmt(create.perSecond, 0) });
+    rows.push({ metric: 'create p50 / p99 (ms)', value: `${fmt(create.latency.p50)} / ${fmt(create.latency.p99)}` });
+    const read = await measureThroughput(10000, 10, (i) => request(`${base}/Patient/${ids[i % ids.length]}`, 'GET'));
+    rows.push({ metric: 'read req/s, 10 in flight', value: fmt(read.perSecond, 0) });
+    rows.push({ metric: 'read p50 / p99 (ms)', value: `${fmt(read.latency.p50)} / ${fmt(read.latency.p99)}` });
+    const update = await measureThroughput(3000, 10, (i) => {
+      const id = ids[i % ids.length] as string;
+      return request(`${base}/Patient/${id}`, 'PUT', JSON.stringify({ ...JSON.parse(patient), id, active: i % 2 === 0 }));
+    });
+    rows.push({ metric: 'update req/s, 10 in flight', value: fmt(update.perSecond, 0) });
+    rows.push({ metric: 'update p50 / p99 (ms)', value: `${fmt(update.latency.p50)} / ${fmt(update.latency.p99)}` });
+    if (existsSync(SYNTHEA)) {
+      const summary = await importBundles(await listBundleFiles([SYNTHEA]), { baseUrl: base, concurrency: 4 });
+      rows.push({ metric: `Synthea import resources/s (${summary.resources} resources, ${summary.failures.length} failures)`, value: fmt(summary.resources / summary.seconds, 0) });
+    } else {
+      rows.push({ metric: 'Synthea import', value: `skipped: ${SYNTHEA} not found` });
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await database.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return rows;
+}
