@@ -1,18 +1,15 @@
 /**
- * REST figures (issue: REST core), measured over HTTP on loopback with the benchmark client in the same
- * process: create, read and update throughput and latency with 10 requests in flight, and the Synthea import
- * rate, all on the embedded engine with a durable journal (fdatasync).
+ * REST figures (issue: REST core), measured over HTTP on loopback: the server runs as `npm start` does, in its
+ * own process (with the embedded engine and a durable journal, fdatasync on, access log at LOG_LEVEL=warn),
+ * and this process is the client. Create, read and update with 10 requests in flight, and the Synthea import.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { createApp } from '../src/app';
-import { loadConfig } from '../src/config/settings';
-import { openDatabase } from '../src/storage/database';
 import { importBundles, listBundleFiles } from '../src/cli/import-bundles';
 import { fmt, measureThroughput } from './measure';
 
@@ -31,16 +28,39 @@ function request(url: string, method: string, body?: string): Promise<{ status: 
   });
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not become healthy at ${url}`);
+}
+
 export async function benchRest(): Promise<{ metric: string; value: string }[]> {
   const rows: { metric: string; value: string }[] = [];
   const dataDir = await mkdtemp(path.join(tmpdir(), 'rest-bench-'));
-  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0' });
-  const logger = pino({ level: 'silent' });
-  const database = await openDatabase(config, logger);
-  const server = http.createServer(createApp({ config, database, logger }).callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+  const port = await freePort();
+  const server = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../src/main.ts')], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, MONGODB_URI: '', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((resolve) => server.on('exit', resolve));
+  const base = `http://127.0.0.1:${port}/fhir`;
   try {
+    await waitForHealth(`http://127.0.0.1:${port}/healthz`);
     const patient = JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Bench', given: ['Mark'] }], gender: 'female', birthDate: '1980-01-01', identifier: [{ system: 'urn:mrn', value: 'x' }] });
     const ids: string[] = [];
     await measureThroughput(300, 10, async () => request(`${base}/Patient`, 'POST', patient));
@@ -66,9 +86,8 @@ export async function benchRest(): Promise<{ metric: string; value: string }[]> 
       rows.push({ metric: 'Synthea import', value: `skipped: ${SYNTHEA} not found` });
     }
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await database.close();
+    server.kill('SIGTERM');
+    await exited;
     await rm(dataDir, { recursive: true, force: true });
   }
   return rows;

@@ -8,6 +8,14 @@ import type { Resource } from '@medplum/fhirtypes';
 /** How a version came to be, as the history Bundle's `entry.request.method` reports it. */
 export type VersionMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/** A create named an id that is already in use. */
+export class ResourceExistsError extends Error {
+  constructor(readonly resourceType: string) {
+    super(`a ${resourceType} with that id already exists`);
+    this.name = 'ResourceExistsError';
+  }
+}
+
 /** One stored version of a resource (a deleted version is a tombstone without a resource). */
 export interface StoredVersion {
   readonly resourceType: string;
@@ -69,6 +77,13 @@ export interface ResourceStore {
 
   /** Stores version 1 of a new resource; the server assigns the id unless `id` is given. */
   create(resource: Resource, options?: { id?: string }): Promise<StoredVersion>;
+
+  /**
+   * Stores version 1 of several new resources with the ids given, in one round of writes (transaction
+   * Bundles create hundreds of resources at once). All or nothing: an id already in use rejects with
+   * ResourceExistsError and stores none of them.
+   */
+  createMany(resources: readonly (Resource & { id: string })[]): Promise<StoredVersion[]>;
 
   /** The latest version (possibly a deletion tombstone), or undefined when the resource never existed. */
   read(resourceType: string, id: string): Promise<StoredVersion | undefined>;

@@ -5,7 +5,7 @@
 import { MongoClient, type Db } from 'mongodb';
 import type { Patient } from '@medplum/fhirtypes';
 import { openResourceStore } from '../../src/storage/mongo/mongo-resource-store';
-import type { ResourceStore } from '../../src/storage/resource-store';
+import { ResourceExistsError, type ResourceStore } from '../../src/storage/resource-store';
 import { startTestMongo, type TestMongo } from '../support/mongo';
 
 let mongo: TestMongo;
@@ -39,6 +39,26 @@ describe('ResourceStore', () => {
       meta: { versionId: '1', lastUpdated: created.lastUpdated, tag: [{ code: 'keep' }] },
       name: [{ family: 'Create' }],
     });
+  });
+
+  it('creates many resources of several types at once with the ids given', async () => {
+    const versions = await store.createMany([
+      { ...patient('Many1'), id: 'many-1' },
+      { resourceType: 'Organization', id: 'many-org', name: 'Many' },
+      { ...patient('Many2'), id: 'many-2' },
+    ]);
+    expect(versions.map((v) => [v.resourceType, v.id, v.versionId])).toEqual([
+      ['Patient', 'many-1', '1'],
+      ['Organization', 'many-org', '1'],
+      ['Patient', 'many-2', '1'],
+    ]);
+    expect((await store.read('Organization', 'many-org'))?.resource).toMatchObject({ name: 'Many', meta: { versionId: '1' } });
+    expect((await store.history({ resourceType: 'Patient', id: 'many-2', count: 5 })).versions).toHaveLength(1);
+  });
+
+  it('creates none of them when one id is taken', async () => {
+    await expect(store.createMany([{ ...patient('Fresh'), id: 'many-fresh' }, { ...patient('Taken'), id: 'many-1' }])).rejects.toThrow(ResourceExistsError);
+    expect(await store.read('Patient', 'many-fresh')).toBeUndefined();
   });
 
   it('reads back exactly what was stored, without internal fields', async () => {

@@ -112,6 +112,8 @@ export class DataAccess {
   insert(collection: Collection, doc: Document): void {
     const id = documentKey(doc._id);
     this.assertWritable(collection, [id]);
+    // Unique checks skip the document's own entries, so an existing _id needs its own test.
+    if (this.get(collection, id) !== undefined) throw duplicateKeyError(collection.namespace, collection.idIndex, [doc._id]);
     if (!this.txn) {
       collection.checkUnique(doc, id);
       collection.insert(doc, this.context.nextSeq());

@@ -7,10 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import { fhirRequest, type FhirMethod, type FhirRequest, type FhirResponse } from '../fhir-request';
+import type { StoredVersion } from '../../storage/resource-store';
 import type { FhirContext } from '../fhir-context';
 import { conditionLockName, findMatches, queryOf } from '../interactions/conditional';
 import { handleFhirRequest } from '../router';
-import { createWithId } from '../interactions/write';
+import { createdResponse, resourceToCreate } from '../interactions/write';
 import { versionResponse } from '../responses';
 import { FhirError } from '../../errors';
 
@@ -96,16 +97,24 @@ function errorEntry(error: FhirError): BundleEntry {
   return { response: { status: String(error.status), outcome: error.toOperationOutcome() } };
 }
 
+/** Batch entries are independent (bundle.html#batch), so a few run at once and share journal flushes. */
+const BATCH_CONCURRENCY = 8;
+
 async function runBatch(entries: ParsedEntry[], context: FhirContext): Promise<BundleEntry[]> {
-  const results: BundleEntry[] = [];
-  for (const { request } of entries) {
-    try {
-      results.push(responseEntry(await handleFhirRequest(request, context)));
-    } catch (error) {
-      if (!(error instanceof FhirError)) throw error;
-      results.push(errorEntry(error));
+  const results: BundleEntry[] = new Array<BundleEntry>(entries.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < entries.length) {
+      const { index, request } = entries[next++] as ParsedEntry;
+      try {
+        results[index] = responseEntry(await handleFhirRequest(request, context));
+      } catch (error) {
+        if (!(error instanceof FhirError)) throw error;
+        results[index] = errorEntry(error);
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, entries.length) }, worker));
   return results;
 }
 
@@ -173,12 +182,22 @@ async function runTransaction(entries: ParsedEntry[], outer: FhirContext): Promi
     const resolve = (reference: string): string | undefined => references.get(reference);
     const ordered = [...entries].sort((a, b) => TRANSACTION_ORDER[a.request.method] - TRANSACTION_ORDER[b.request.method] || a.index - b.index);
     const results: BundleEntry[] = new Array<BundleEntry>(entries.length);
-    for (const parsed of ordered) {
-      const request: FhirRequest = { ...parsed.request, body: rewriteReferences(parsed.request.body, resolve), ifNoneExist: undefined };
-      const known = existing.get(parsed.index);
-      const id = assigned.get(parsed.index);
-      const response = known ?? (await atEntry(parsed.index, () => (id !== undefined ? createWithId(request, context, request.path[0] as string, id) : handleFhirRequest(request, context))));
-      results[parsed.index] = responseEntry(response);
+    const rewritten = (parsed: ParsedEntry): FhirRequest => ({ ...parsed.request, body: rewriteReferences(parsed.request.body, resolve), ifNoneExist: undefined });
+    for (const parsed of ordered.filter((p) => p.request.method === 'DELETE')) {
+      results[parsed.index] = responseEntry(await atEntry(parsed.index, () => handleFhirRequest(rewritten(parsed), context)));
+    }
+    // New resources are validated one by one, then stored together.
+    const creates = ordered.filter((p) => assigned.has(p.index) && !existing.has(p.index));
+    const resources = creates.map((parsed) =>
+      atEntrySync(parsed.index, () => resourceToCreate(rewritten(parsed), context, parsed.request.path[0] as string, assigned.get(parsed.index) as string)),
+    );
+    const created = resources.length > 0 ? await store.createMany(resources) : [];
+    creates.forEach((parsed, i) => {
+      results[parsed.index] = responseEntry(createdResponse(parsed.request, context, created[i] as StoredVersion));
+    });
+    for (const [index, response] of existing) results[index] = responseEntry(response);
+    for (const parsed of ordered.filter((p) => p.request.method !== 'DELETE' && !assigned.has(p.index))) {
+      results[parsed.index] = responseEntry(await atEntry(parsed.index, () => handleFhirRequest(rewritten(parsed), context)));
     }
     return results;
   });
@@ -189,9 +208,20 @@ async function atEntry<T>(index: number, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (!(error instanceof FhirError)) throw error;
-    throw error.atLocation(`Bundle.entry[${index}]`);
+    throw located(error, index);
   }
+}
+
+function atEntrySync<T>(index: number, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw located(error, index);
+  }
+}
+
+function located(error: unknown, index: number): unknown {
+  return error instanceof FhirError ? error.atLocation(`Bundle.entry[${index}]`) : error;
 }
 
 export async function processBundle(request: FhirRequest, context: FhirContext): Promise<FhirResponse> {

@@ -69,16 +69,24 @@ export async function create(request: FhirRequest, context: FhirContext, type: s
   });
 }
 
-/** Creates with an id the caller chose (transaction entries whose references were rewritten to it). */
-export async function createWithId(request: FhirRequest, context: FhirContext, type: string, id: string): Promise<FhirResponse> {
-  return storeNew(request, context, resourceBody(request, context, type), id);
+/**
+ * The resource a create stores: the validated body with the id the caller chose (transaction entries whose
+ * references were rewritten to it); a client-sent id is ignored on create (http.html#create).
+ */
+export function resourceToCreate(request: FhirRequest, context: FhirContext, type: string, id: string): Resource & { id: string } {
+  return { ...resourceBody(request, context, type), id };
+}
+
+/** The response to a create (201 with Location), shaped by Prefer. */
+export function createdResponse(request: FhirRequest, context: FhirContext, version: StoredVersion): FhirResponse {
+  return versionResponse(request, context.baseUrl, version, 201, { location: true });
 }
 
 /** Stores version 1; a client-sent id is ignored on create (http.html#create). */
 async function storeNew(request: FhirRequest, context: FhirContext, resource: Resource, id: string | undefined): Promise<FhirResponse> {
   const { id: _ignored, ...withoutId } = resource;
   const version = await context.store.create(withoutId as Resource, { id });
-  return versionResponse(request, context.baseUrl, version, 201, { location: true });
+  return createdResponse(request, context, version);
 }
 
 export async function update(request: FhirRequest, context: FhirContext, type: string, id: string): Promise<FhirResponse> {

@@ -8,14 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import { MongoServerError, type ClientSession, type Collection, type Db, type Document, type Filter, type MongoClient } from 'mongodb';
 import type { Resource } from '@medplum/fhirtypes';
-import type {
-  HistoryPage,
-  HistoryQuery,
-  MatchCriteria,
-  ResourceStore,
-  StoredVersion,
-  VersionMethod,
-  WriteResult,
+import {
+  ResourceExistsError,
+  type HistoryPage,
+  type HistoryQuery,
+  type MatchCriteria,
+  type ResourceStore,
+  type StoredVersion,
+  type VersionMethod,
+  type WriteResult,
 } from '../resource-store';
 import { extractIndexValues, tokenQueryKey, type IndexValues } from '../../search/index-values';
 import { ensureTypeIndexes, historyCollectionName } from './resource-indexes';
@@ -145,6 +146,46 @@ class MongoResourceStore implements ResourceStore {
   async create(resource: Resource, options: { id?: string } = {}): Promise<StoredVersion> {
     const id = options.id ?? randomUUID();
     return this.atomically((session) => this.writeVersion(session, resource.resourceType, id, null, 'POST', resource));
+  }
+
+  async createMany(resources: readonly (Resource & { id: string })[]): Promise<StoredVersion[]> {
+    return this.atomically(async (session) => {
+      const lastUpdated = new Date();
+      const byType = new Map<string, { current: CurrentDocument[]; history: HistoryDocument[] }>();
+      const versions = resources.map((resource) => {
+        const type = resource.resourceType;
+        const stored = stamp(resource, resource.id, 1, lastUpdated);
+        let group = byType.get(type);
+        if (!group) {
+          group = { current: [], history: [] };
+          byType.set(type, group);
+        }
+        const current: CurrentDocument = {
+          _id: this.key(resource.id),
+          tenant: this.tenant,
+          id: resource.id,
+          version: 1,
+          lastUpdated,
+          deleted: false,
+          method: 'POST',
+          resource: stored,
+          sp: extractIndexValues(stored),
+        };
+        group.current.push(current);
+        group.history.push({ _id: `${current._id}/1`, tenant: this.tenant, type, id: resource.id, version: 1, lastUpdated, deleted: false, method: 'POST', resource: stored });
+        return toVersion(type, current);
+      });
+      for (const [type, group] of byType) {
+        await ensureTypeIndexes(this.context.db, type);
+        try {
+          await this.current(type).insertMany(group.current, { session });
+        } catch (error) {
+          throw error instanceof MongoServerError && error.code === 11000 ? new ResourceExistsError(type) : error;
+        }
+        await this.historyOf(type).insertMany(group.history, { session });
+      }
+      return versions;
+    });
   }
 
   async read(resourceType: string, id: string): Promise<StoredVersion | undefined> {
