@@ -94,11 +94,11 @@ describe('CRUD', () => {
   });
 
   it('updates with operators, upserts with the filter equalities and $setOnInsert', async () => {
-    const c = fresh();
-    await c.insertOne({ _id: 1, n: 1, tags: ['a'] } as Document);
-    await c.updateOne({ _id: 1 } as Document, { $inc: { n: 2 }, $push: { tags: { $each: ['c', 'b'], $sort: 1 } }, $set: { 'x.y': true } });
-    expect(await c.findOne({ _id: 1 } as Document)).toEqual({ _id: 1, n: 3, tags: ['a', 'b', 'c'], x: { y: true } });
-    const upsert = await c.updateOne({ key: 'k1' }, { $set: { v: 1 }, $setOnInsert: { created: true } }, { upsert: true });
+    const c = db.collection<{ _id: number; n: number; tags: string[] }>(`c${++counter}`);
+    await c.insertOne({ _id: 1, n: 1, tags: ['a'] });
+    await c.updateOne({ _id: 1 }, { $inc: { n: 2 }, $push: { tags: { $each: ['c', 'b'], $sort: 1 } }, $set: { 'x.y': true } as Document });
+    expect(await c.findOne({ _id: 1 })).toEqual({ _id: 1, n: 3, tags: ['a', 'b', 'c'], x: { y: true } });
+    const upsert = await c.updateOne({ key: 'k1' } as Document, { $set: { v: 1 }, $setOnInsert: { created: true } }, { upsert: true });
     expect(upsert.upsertedCount).toBe(1);
     expect(await c.findOne({ key: 'k1' }, { projection: { _id: 0 } })).toEqual({ key: 'k1', v: 1, created: true });
     await c.updateOne({ key: 'k1' }, { $set: { v: 2 }, $setOnInsert: { created: false } }, { upsert: true });
