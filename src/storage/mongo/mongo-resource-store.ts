@@ -34,17 +34,9 @@ interface CurrentDocument {
   sp: IndexValues;
 }
 
-/** A history document: one per version. */
-interface HistoryDocument {
-  _id: string;
-  tenant: string;
+/** A history document: one per version (keyed `<tenant>/<id>/<version>`). */
+interface HistoryDocument extends Omit<CurrentDocument, 'sp'> {
   type: string;
-  id: string;
-  version: number;
-  lastUpdated: Date;
-  deleted: boolean;
-  method: VersionMethod;
-  resource: Resource | null;
 }
 
 /** Shared by every tenant's store: the connection and which collections already have their indexes. */
@@ -103,6 +95,23 @@ class MongoResourceStore implements ResourceStore {
   }
 
   /** Writes version `version` of a resource (or its tombstone) to the current and history collections. */
+  /** The current and history documents of one version (`resource` null for a deletion). */
+  private versionDocuments(
+    type: string,
+    id: string,
+    version: number,
+    lastUpdated: Date,
+    method: VersionMethod,
+    resource: Resource | null,
+  ): { current: CurrentDocument; history: HistoryDocument } {
+    const stored = resource ? stamp(resource, id, version, lastUpdated) : null;
+    const fields = { tenant: this.tenant, id, version, lastUpdated, deleted: stored === null, method, resource: stored };
+    return {
+      current: { _id: this.key(id), ...fields, sp: stored ? extractIndexValues(stored) : {} },
+      history: { _id: `${this.key(id)}/${version}`, type, ...fields },
+    };
+  }
+
   private async writeVersion(
     session: ClientSession,
     type: string,
@@ -114,18 +123,7 @@ class MongoResourceStore implements ResourceStore {
     await ensureTypeIndexes(this.context.db, type);
     const version = (previous?.version ?? 0) + 1;
     const lastUpdated = new Date(Math.max(Date.now(), (previous?.lastUpdated.getTime() ?? 0) + 1));
-    const stored = resource ? stamp(resource, id, version, lastUpdated) : null;
-    const current: CurrentDocument = {
-      _id: this.key(id),
-      tenant: this.tenant,
-      id,
-      version,
-      lastUpdated,
-      deleted: stored === null,
-      method,
-      resource: stored,
-      sp: stored ? extractIndexValues(stored) : {},
-    };
+    const { current, history } = this.versionDocuments(type, id, version, lastUpdated, method, resource);
     try {
       if (previous) {
         const replaced = await this.current(type).replaceOne({ _id: current._id, version: previous.version }, current, { session });
@@ -133,10 +131,7 @@ class MongoResourceStore implements ResourceStore {
       } else {
         await this.current(type).insertOne(current, { session });
       }
-      await this.historyOf(type).insertOne(
-        { _id: `${this.key(id)}/${version}`, tenant: this.tenant, type, id, version, lastUpdated, deleted: stored === null, method, resource: stored },
-        { session },
-      );
+      await this.historyOf(type).insertOne(history, { session });
     } catch (error) {
       throw error instanceof MongoServerError && error.code === 11000 ? new ConcurrentWrite() : error;
     }
@@ -154,25 +149,11 @@ class MongoResourceStore implements ResourceStore {
       const byType = new Map<string, { current: CurrentDocument[]; history: HistoryDocument[] }>();
       const versions = resources.map((resource) => {
         const type = resource.resourceType;
-        const stored = stamp(resource, resource.id, 1, lastUpdated);
-        let group = byType.get(type);
-        if (!group) {
-          group = { current: [], history: [] };
-          byType.set(type, group);
-        }
-        const current: CurrentDocument = {
-          _id: this.key(resource.id),
-          tenant: this.tenant,
-          id: resource.id,
-          version: 1,
-          lastUpdated,
-          deleted: false,
-          method: 'POST',
-          resource: stored,
-          sp: extractIndexValues(stored),
-        };
+        const { current, history } = this.versionDocuments(type, resource.id, 1, lastUpdated, 'POST', resource);
+        const group = byType.get(type) ?? { current: [], history: [] };
+        byType.set(type, group);
         group.current.push(current);
-        group.history.push({ _id: `${current._id}/1`, tenant: this.tenant, type, id: resource.id, version: 1, lastUpdated, deleted: false, method: 'POST', resource: stored });
+        group.history.push(history);
         return toVersion(type, current);
       });
       for (const [type, group] of byType) {
