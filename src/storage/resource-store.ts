@@ -16,6 +16,14 @@ export class ResourceExistsError extends Error {
   }
 }
 
+/** A history cursor that this store did not issue (tampered with or truncated). */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('invalid paging cursor');
+    this.name = 'InvalidCursorError';
+  }
+}
+
 /** One stored version of a resource (a deleted version is a tombstone without a resource). */
 export interface StoredVersion {
   readonly resourceType: string;
@@ -45,7 +53,7 @@ export interface HistoryQuery {
   /** Only versions current at this instant (`_at`): the last version at or before it, per resource. */
   readonly at?: Date;
   readonly count: number;
-  /** Opaque paging position returned by the previous page. */
+  /** Opaque paging position returned by the previous page; an unknown one rejects with InvalidCursorError. */
   readonly cursor?: string;
 }
 

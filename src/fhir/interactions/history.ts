@@ -5,7 +5,7 @@
 import type { Bundle, BundleEntry, BundleLink } from '@medplum/fhirtypes';
 import type { FhirRequest, FhirResponse } from '../fhir-request';
 import type { FhirContext } from '../fhir-context';
-import type { StoredVersion } from '../../storage/resource-store';
+import { InvalidCursorError, type StoredVersion } from '../../storage/resource-store';
 import { etagOf } from '../responses';
 import { parseDateRange } from '../../search/date-range';
 import { FhirError } from '../../errors';
@@ -57,14 +57,12 @@ export async function history(request: FhirRequest, context: FhirContext, type?:
     const current = await context.store.read(type, id);
     if (!current) throw new FhirError('not-found', `Resource ${type}/${id} is not known`);
   }
-  const page = await context.store.history({
-    resourceType: type,
-    id,
-    since: since?.start,
-    at: at?.end,
-    count,
-    cursor,
-  });
+  const page = await context.store
+    .history({ resourceType: type, id, since: since?.start, at: at?.end, count, cursor })
+    .catch((error: unknown) => {
+      if (error instanceof InvalidCursorError) throw new FhirError('invalid-search', `_page '${cursor ?? ''}' is not a page of this history; follow the Bundle's links`, { expression: ['_page'] });
+      throw error;
+    });
   const path = [type, id, '_history'].filter((part) => part !== undefined).join('/');
   const applied = request.query.filter(([n]) => n === '_since' || n === '_at' || n === '_count') as [string, string][];
   const links: BundleLink[] = [{ relation: 'self', url: link(context.baseUrl, path, cursor ? [...applied, ['_page', cursor]] : applied) }];

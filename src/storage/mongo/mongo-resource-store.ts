@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoServerError, type ClientSession, type Collection, type Db, type Document, type Filter, type MongoClient } from 'mongodb';
 import type { Resource } from '@medplum/fhirtypes';
 import {
+  InvalidCursorError,
   ResourceExistsError,
   type HistoryPage,
   type HistoryQuery,
@@ -205,7 +206,8 @@ class MongoResourceStore implements ResourceStore {
     const filter: Filter<HistoryDocument> = { tenant: this.tenant };
     if (query.id !== undefined) filter.id = query.id;
     if (query.since) filter.lastUpdated = { $gte: query.since };
-    const position = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const position = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && !position) throw new InvalidCursorError();
     const pageFilter: Filter<HistoryDocument> = position
       ? { $and: [filter, { $or: [{ lastUpdated: { $lt: position.at } }, { lastUpdated: position.at, _id: { $lt: position.key } }] }] }
       : filter;

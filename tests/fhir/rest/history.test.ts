@@ -80,6 +80,12 @@ describe('history', () => {
     expect(bundle.entry?.[0]?.resource).toMatchObject({ resourceType: 'Organization', id: org.id });
   });
 
+  it('rejects a _page cursor it did not issue with 400', async () => {
+    const response = await fetch(`${server.baseUrl}/Observation/_history?_page=forged`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { issue: { expression?: string[] }[] }).issue[0]?.expression).toEqual(['_page']);
+  });
+
   it('rejects a malformed _since with 400', async () => {
     const response = await fetch(`${server.baseUrl}/Observation/_history?_since=yesterday`);
     expect(response.status).toBe(400);
