@@ -2,11 +2,13 @@
  * Validation of a resource against the base R4 StructureDefinitions before it is stored (issue: REST core):
  * unknown elements, datatypes and primitive formats, cardinality, required elements and invariants come from
  * @medplum/core's validator, which reports every problem with its FHIRPath location; the id format and the
- * expected resource type are checked here. Every issue is an error: nothing invalid is stored.
+ * expected resource type are checked here, and required bindings in required-bindings.ts. Every issue is an
+ * error: nothing invalid is stored.
  */
 import { OperationOutcomeError, validateResource as validateWithMedplum } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isResourceType, loadDefinitions } from '../definitions';
+import { checkRequiredBindings } from './required-bindings';
 
 /** One problem found in a resource, shaped as an OperationOutcome issue. */
 export interface ValidationIssue {
@@ -56,5 +58,6 @@ export function validateResource(resource: unknown, options: { expectedType?: st
     if (!(error instanceof OperationOutcomeError)) throw error;
     issues.push(...error.outcome.issue.map(fromMedplum));
   }
+  issues.push(...checkRequiredBindings(resource as { resourceType: string }));
   return issues;
 }

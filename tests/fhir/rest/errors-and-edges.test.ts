@@ -82,11 +82,11 @@ describe('request errors', () => {
 describe('validation on write', () => {
   it('reports every problem at once with its FHIRPath location', async () => {
     const body = await outcome(
-      await post('Patient', JSON.stringify({ resourceType: 'Patient', birthDate: '1990-13-01', active: 'yes', unknownThing: 1 })),
+      await post('Patient', JSON.stringify({ resourceType: 'Patient', birthDate: '1990-13-01', active: 'yes', gender: 'robot', unknownThing: 1 })),
       400,
     );
     const locations = body.issue.flatMap((issue) => issue.expression ?? []);
-    expect(locations).toEqual(expect.arrayContaining(['Patient.birthDate', 'Patient.active', 'Patient.unknownThing']));
+    expect(locations).toEqual(expect.arrayContaining(['Patient.birthDate', 'Patient.active', 'Patient.gender', 'Patient.unknownThing']));
   });
 
   it('stores nothing when validation fails', async () => {
