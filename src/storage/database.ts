@@ -4,7 +4,8 @@
  */
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../embedded-mongo';
+import type { EmbeddedMongo } from '../embedded-mongo';
+import { startEngineThread } from '../embedded-mongo/engine-thread';
 import { openResourceStore } from './mongo/mongo-resource-store';
 import type { ResourceStore } from './resource-store';
 
@@ -26,22 +27,26 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Opens the database the settings name; `dataDir: undefined` runs the embedded engine in memory (tests). */
-export async function openDatabase(settings: DatabaseSettings, logger: Logger, options: { inMemory?: boolean } = {}): Promise<Database> {
+/** Opens the database the settings name: MONGODB_URI, or the embedded engine (on its own thread) in DATA_DIR. */
+export async function openDatabase(settings: DatabaseSettings, logger: Logger): Promise<Database> {
   let engine: EmbeddedMongo | undefined;
   let uri = settings.mongodbUri;
   if (!uri) {
-    engine = await startEmbeddedMongo({
-      dataDir: options.inMemory ? undefined : settings.dataDir,
-      fsync: settings.embeddedFsync,
-      logger: logger.child({ component: 'embedded-mongo' }),
-    });
+    const engineLog = logger.child({ component: 'embedded-mongo' });
+    engine = await startEngineThread(
+      { dataDir: settings.dataDir, fsync: settings.embeddedFsync },
+      {
+        info: (message, data) => engineLog.info(data ?? {}, message),
+        warn: (message, data) => engineLog.warn(data ?? {}, message),
+        error: (message, data) => engineLog.error(data ?? {}, message),
+      },
+    );
     uri = engine.uri;
   }
   const client = await new MongoClient(uri).connect();
   const db: Db = client.db(settings.dbName);
   return {
-    description: engine ? (options.inMemory ? 'embedded engine (in memory)' : `embedded engine in ${settings.dataDir}`) : uri.replace(/\/\/[^@/]*@/, '//***@'),
+    description: engine ? `embedded engine in ${settings.dataDir}` : uri.replace(/\/\/[^@/]*@/, '//***@'),
     storeFor: (tenant) => openResourceStore({ client, db }, tenant),
     ping: async () => {
       try {
