@@ -139,9 +139,31 @@ function collectConditionalReferences(value: unknown, found: Set<string>): void 
   }
 }
 
+/** Two writes to one resource in a transaction make its outcome depend on order: the spec forbids it. */
+function rejectOverlappingWrites(entries: ParsedEntry[]): void {
+  const seen = new Map<string, number>();
+  for (const { index, request } of entries) {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'POST' || request.path.length !== 2) continue;
+    const identity = request.path.join('/');
+    const earlier = seen.get(identity);
+    if (earlier !== undefined) {
+      throw new FhirError('invalid', `Bundle.entry[${earlier}] and Bundle.entry[${index}] both change ${identity}; a transaction may change a resource once`, {
+        expression: [`Bundle.entry[${index}].request.url`],
+      });
+    }
+    seen.set(identity, index);
+  }
+}
+
 async function runTransaction(entries: ParsedEntry[], outer: FhirContext): Promise<BundleEntry[]> {
+  rejectOverlappingWrites(entries);
   return outer.store.transaction(async (store) => {
     const context: FhirContext = { ...outer, store };
+    const results: BundleEntry[] = new Array<BundleEntry>(entries.length);
+    // Deletions come first (http.html#trules), so conditional creates below no longer see what they removed.
+    for (const parsed of entries.filter((p) => p.request.method === 'DELETE')) {
+      results[parsed.index] = responseEntry(await atEntry(parsed.index, () => handleFhirRequest(parsed.request, context)));
+    }
     const references = new Map<string, string>();
     const existing = new Map<number, FhirResponse>();
     const assigned = new Map<number, string>();
@@ -181,11 +203,7 @@ async function runTransaction(entries: ParsedEntry[], outer: FhirContext): Promi
     }
     const resolve = (reference: string): string | undefined => references.get(reference);
     const ordered = [...entries].sort((a, b) => TRANSACTION_ORDER[a.request.method] - TRANSACTION_ORDER[b.request.method] || a.index - b.index);
-    const results: BundleEntry[] = new Array<BundleEntry>(entries.length);
     const rewritten = (parsed: ParsedEntry): FhirRequest => ({ ...parsed.request, body: rewriteReferences(parsed.request.body, resolve), ifNoneExist: undefined });
-    for (const parsed of ordered.filter((p) => p.request.method === 'DELETE')) {
-      results[parsed.index] = responseEntry(await atEntry(parsed.index, () => handleFhirRequest(rewritten(parsed), context)));
-    }
     // New resources are validated one by one, then stored together.
     const creates = ordered.filter((p) => assigned.has(p.index) && !existing.has(p.index));
     const resources = creates.map((parsed) =>

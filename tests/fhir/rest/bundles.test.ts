@@ -133,21 +133,40 @@ describe('transaction', () => {
     expect(second.entry?.[0]?.resource?.id).toBe(first.entry?.[0]?.resource?.id);
   });
 
-  it('processes DELETE before POST before PUT before GET', async () => {
-    const created = (await (
-      await fetch(`${server.baseUrl}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient' }) })
-    ).json()) as Patient;
+  it('rejects two entries that change the same resource', async () => {
     const response = await postBundle({
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { request: { method: 'GET', url: `Patient/${created.id}` } },
-        { resource: { resourceType: 'Patient', id: created.id, active: true }, request: { method: 'PUT', url: `Patient/${created.id}` } },
-        { request: { method: 'DELETE', url: `Patient/${created.id}` } },
+        { resource: { resourceType: 'Patient', id: 'twice' }, request: { method: 'PUT', url: 'Patient/twice' } },
+        { request: { method: 'DELETE', url: 'Patient/twice' } },
+      ],
+    });
+    expect(response.status).toBe(400);
+    const outcome = (await response.json()) as OperationOutcome;
+    expect(outcome.issue[0]?.diagnostics).toContain('both change Patient/twice');
+    expect((await fetch(`${server.baseUrl}/Patient/twice`)).status).toBe(404);
+  });
+
+  it('processes DELETE before POST before PUT before GET', async () => {
+    const create = async (body: Patient): Promise<Patient> =>
+      (await (await fetch(`${server.baseUrl}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) })).json()) as Patient;
+    const mrn = `order-${Date.now()}`;
+    const kept = await create({ resourceType: 'Patient' });
+    const removed = await create({ resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: mrn }] });
+    const response = await postBundle({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { request: { method: 'GET', url: `Patient/${kept.id}` } },
+        { resource: { resourceType: 'Patient', id: kept.id, active: true }, request: { method: 'PUT', url: `Patient/${kept.id}` } },
+        { resource: { resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: mrn }] }, request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=urn:mrn|${mrn}` } },
+        { request: { method: 'DELETE', url: `Patient/${removed.id}` } },
       ],
     });
     const bundle = (await response.json()) as Bundle;
-    expect(bundle.entry?.map((e) => e.response?.status)).toEqual(['200 OK', '201 Created', '204 No Content']);
+    expect(bundle.entry?.map((e) => e.response?.status)).toEqual(['200 OK', '200 OK', '201 Created', '204 No Content']);
     expect((bundle.entry?.[0]?.resource as Patient).active).toBe(true);
+    expect(bundle.entry?.[2]?.resource?.id).not.toBe(removed.id);
   });
 });
