@@ -1,8 +1,9 @@
 /**
- * The ResourceStore port on MongoDB (official driver). Per resource type one collection holds the current
- * version of each resource and one (`<Type>_history`) every version including deletion tombstones. Each write
- * changes both in one multi-document transaction, guarded by the version it replaces, so a failed write leaves
- * nothing behind and concurrent writers never produce the same version twice.
+ * The ResourceStore port on MongoDB (official driver). Per resource type one collection holds the latest
+ * version (or deletion tombstone) of each resource, and `<Type>_history` every version a newer one replaced.
+ * A create is one insert; any later write moves the replaced version to history and replaces it, in one
+ * multi-document transaction guarded by that version, so a failed write leaves nothing behind and concurrent
+ * writers never produce the same version twice.
  * Internal fields (tenant, version number, search values) sit beside the resource and never reach a client.
  */
 import { randomUUID } from 'node:crypto';
@@ -38,6 +39,12 @@ interface CurrentDocument {
 /** A history document: one per version (keyed `<tenant>/<id>/<version>`). */
 interface HistoryDocument extends Omit<CurrentDocument, 'sp'> {
   type: string;
+}
+
+/** The history entry of a version that a newer one replaced. */
+function archived(type: string, doc: CurrentDocument): HistoryDocument {
+  const { sp: _searchValues, ...fields } = doc;
+  return { ...fields, _id: `${doc._id}/${doc.version}`, type };
 }
 
 /** Shared by every tenant's store: the connection and which collections already have their indexes. */
@@ -95,26 +102,29 @@ class MongoResourceStore implements ResourceStore {
     return retryConcurrentWrites(() => this.context.client.withSession((session) => session.withTransaction(() => work(session))));
   }
 
-  /** Writes version `version` of a resource (or its tombstone) to the current and history collections. */
-  /** The current and history documents of one version (`resource` null for a deletion). */
-  private versionDocuments(
-    type: string,
-    id: string,
-    version: number,
-    lastUpdated: Date,
-    method: VersionMethod,
-    resource: Resource | null,
-  ): { current: CurrentDocument; history: HistoryDocument } {
+  /** The current-collection document of one version (`resource` null for a deletion). */
+  private currentDocument(id: string, version: number, lastUpdated: Date, method: VersionMethod, resource: Resource | null): CurrentDocument {
     const stored = resource ? stamp(resource, id, version, lastUpdated) : null;
-    const fields = { tenant: this.tenant, id, version, lastUpdated, deleted: stored === null, method, resource: stored };
     return {
-      current: { _id: this.key(id), ...fields, sp: stored ? extractIndexValues(stored) : {} },
-      history: { _id: `${this.key(id)}/${version}`, type, ...fields },
+      _id: this.key(id),
+      tenant: this.tenant,
+      id,
+      version,
+      lastUpdated,
+      deleted: stored === null,
+      method,
+      resource: stored,
+      sp: stored ? extractIndexValues(stored) : {},
     };
   }
 
+  /**
+   * Writes the next version. The version it replaces moves to the history collection under `<key>/<version>`,
+   * so two writers replacing the same version collide there; a first version is one insert and needs no
+   * transaction of its own.
+   */
   private async writeVersion(
-    session: ClientSession,
+    session: ClientSession | undefined,
     type: string,
     id: string,
     previous: CurrentDocument | null,
@@ -124,15 +134,15 @@ class MongoResourceStore implements ResourceStore {
     await ensureTypeIndexes(this.context.db, type);
     const version = (previous?.version ?? 0) + 1;
     const lastUpdated = new Date(Math.max(Date.now(), (previous?.lastUpdated.getTime() ?? 0) + 1));
-    const { current, history } = this.versionDocuments(type, id, version, lastUpdated, method, resource);
+    const current = this.currentDocument(id, version, lastUpdated, method, resource);
     try {
       if (previous) {
+        await this.historyOf(type).insertOne(archived(type, previous), { session });
         const replaced = await this.current(type).replaceOne({ _id: current._id, version: previous.version }, current, { session });
         if (replaced.matchedCount !== 1) throw new ConcurrentWrite();
       } else {
         await this.current(type).insertOne(current, { session });
       }
-      await this.historyOf(type).insertOne(history, { session });
     } catch (error) {
       throw error instanceof MongoServerError && error.code === 11000 ? new ConcurrentWrite() : error;
     }
@@ -140,31 +150,26 @@ class MongoResourceStore implements ResourceStore {
   }
 
   async create(resource: Resource, options: { id?: string } = {}): Promise<StoredVersion> {
-    const id = options.id ?? randomUUID();
-    return this.atomically((session) => this.writeVersion(session, resource.resourceType, id, null, 'POST', resource));
+    return this.writeVersion(this.session, resource.resourceType, options.id ?? randomUUID(), null, 'POST', resource);
   }
 
   async createMany(resources: readonly (Resource & { id: string })[]): Promise<StoredVersion[]> {
     return this.atomically(async (session) => {
       const lastUpdated = new Date();
-      const byType = new Map<string, { current: CurrentDocument[]; history: HistoryDocument[] }>();
+      const byType = new Map<string, CurrentDocument[]>();
       const versions = resources.map((resource) => {
         const type = resource.resourceType;
-        const { current, history } = this.versionDocuments(type, resource.id, 1, lastUpdated, 'POST', resource);
-        const group = byType.get(type) ?? { current: [], history: [] };
-        byType.set(type, group);
-        group.current.push(current);
-        group.history.push(history);
+        const current = this.currentDocument(resource.id, 1, lastUpdated, 'POST', resource);
+        byType.set(type, [...(byType.get(type) ?? []), current]);
         return toVersion(type, current);
       });
-      for (const [type, group] of byType) {
+      for (const [type, documents] of byType) {
         await ensureTypeIndexes(this.context.db, type);
         try {
-          await this.current(type).insertMany(group.current, { session });
+          await this.current(type).insertMany(documents, { session });
         } catch (error) {
           throw error instanceof MongoServerError && error.code === 11000 ? new ResourceExistsError(type) : error;
         }
-        await this.historyOf(type).insertMany(group.history, { session });
       }
       return versions;
     });
@@ -177,7 +182,8 @@ class MongoResourceStore implements ResourceStore {
 
   async vread(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
     if (!/^[1-9][0-9]{0,15}$/.test(versionId)) return undefined;
-    const doc = await this.historyOf(resourceType).findOne({ _id: `${this.key(id)}/${versionId}` }, { session: this.session });
+    const current = await this.current(resourceType).findOne({ _id: this.key(id), version: Number(versionId) }, { session: this.session });
+    const doc = current ?? (await this.historyOf(resourceType).findOne({ _id: `${this.key(id)}/${versionId}` }, { session: this.session }));
     return doc ? toVersion(resourceType, doc) : undefined;
   }
 
@@ -201,35 +207,37 @@ class MongoResourceStore implements ResourceStore {
     });
   }
 
+  /**
+   * History reads both collections of each type: the current collection holds the latest version (or
+   * tombstone) of every resource, the history collection every version before it.
+   */
   async history(query: HistoryQuery): Promise<HistoryPage> {
-    const types = query.resourceType ? [query.resourceType] : await this.typesWithHistory();
-    const filter: Filter<HistoryDocument> = { tenant: this.tenant };
-    if (query.id !== undefined) filter.id = query.id;
-    if (query.since) filter.lastUpdated = { $gte: query.since };
+    const types = query.resourceType ? [query.resourceType] : await this.typesWithData();
+    const base: Filter<HistoryDocument> = { tenant: this.tenant };
+    if (query.since) base.lastUpdated = { $gte: query.since };
+    const sources = types.flatMap((type) => [
+      { type, collection: this.current(type) as unknown as Collection<HistoryDocument>, filter: query.id === undefined ? base : { ...base, _id: this.key(query.id) } },
+      { type, collection: this.historyOf(type), filter: query.id === undefined ? base : { ...base, id: query.id } },
+    ]);
     const position = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (query.cursor !== undefined && !position) throw new InvalidCursorError();
-    const pageFilter: Filter<HistoryDocument> = position
-      ? { $and: [filter, { $or: [{ lastUpdated: { $lt: position.at } }, { lastUpdated: position.at, _id: { $lt: position.key } }] }] }
-      : filter;
-    const perType = await Promise.all(
-      types.map(async (type) => {
-        const docs = query.at
-          ? await this.versionsAt(type, filter, query.at)
-          : await this.historyOf(type)
-              .find(pageFilter, { session: this.session })
-              .sort({ lastUpdated: -1, _id: -1 })
-              .limit(query.count + 1)
-              .toArray();
-        return docs.map((doc) => ({ type, doc }));
-      }),
-    );
-    const merged = perType
-      .flat()
+    const after = (filter: Filter<HistoryDocument>): Filter<HistoryDocument> =>
+      position ? { $and: [filter, { $or: [{ lastUpdated: { $lt: position.at } }, { lastUpdated: position.at, _id: { $lt: position.key } }] }] } : filter;
+    const found = query.at
+      ? await this.versionsAt(sources, query.at)
+      : (
+          await Promise.all(
+            sources.map(async ({ type, collection, filter }) =>
+              (await collection.find(after(filter), { session: this.session }).sort({ lastUpdated: -1, _id: -1 }).limit(query.count + 1).toArray()).map((doc) => ({ type, doc })),
+            ),
+          )
+        ).flat();
+    const merged = found
       .filter(({ doc }) => !position || !query.at || isBefore(doc, position))
       .sort((a, b) => b.doc.lastUpdated.getTime() - a.doc.lastUpdated.getTime() || (a.doc._id < b.doc._id ? 1 : -1));
     const page = merged.slice(0, query.count);
     const last = page[page.length - 1];
-    const total = position ? undefined : await this.countHistory(types, filter, query.at);
+    const total = position || query.at ? undefined : (await Promise.all(sources.map((s) => s.collection.countDocuments(s.filter, { session: this.session })))).reduce((a, b) => a + b, 0);
     return {
       versions: page.map(({ type, doc }) => toVersion(type, doc)),
       total,
@@ -237,33 +245,29 @@ class MongoResourceStore implements ResourceStore {
     };
   }
 
-  /** `_at`: for each resource, its last version at or before the instant. */
-  private async versionsAt(type: string, filter: Filter<HistoryDocument>, at: Date): Promise<HistoryDocument[]> {
-    return this.historyOf(type)
-      .aggregate<HistoryDocument>(
-        [
-          { $match: { ...filter, lastUpdated: { ...(filter.lastUpdated as object | undefined), $lte: at } } },
-          { $sort: { id: 1, version: -1 } },
-          { $group: { _id: '$id', latest: { $first: '$$ROOT' } } },
-          { $replaceRoot: { newRoot: '$latest' } },
-        ],
-        { session: this.session },
-      )
-      .toArray();
+  /** `_at`: for each resource, its last version at or before the instant, from either collection. */
+  private async versionsAt(
+    sources: { type: string; collection: Collection<HistoryDocument>; filter: Filter<HistoryDocument> }[],
+    at: Date,
+  ): Promise<{ type: string; doc: HistoryDocument }[]> {
+    const latest = new Map<string, { type: string; doc: HistoryDocument }>();
+    for (const { type, collection, filter } of sources) {
+      const docs = await collection
+        .find({ ...filter, lastUpdated: { ...(filter.lastUpdated as object | undefined), $lte: at } }, { session: this.session })
+        .toArray();
+      for (const doc of docs) {
+        const key = `${type}/${doc.id}`;
+        const known = latest.get(key);
+        if (!known || known.doc.version < doc.version) latest.set(key, { type, doc });
+      }
+    }
+    return [...latest.values()];
   }
 
-  private async countHistory(types: string[], filter: Filter<HistoryDocument>, at: Date | undefined): Promise<number | undefined> {
-    if (at) return undefined;
-    const counts = await Promise.all(types.map((type) => this.historyOf(type).countDocuments(filter, { session: this.session })));
-    return counts.reduce((sum, n) => sum + n, 0);
-  }
-
-  private async typesWithHistory(): Promise<string[]> {
+  /** The resource types that have a collection in this database. */
+  private async typesWithData(): Promise<string[]> {
     const collections = await this.context.db.listCollections({}, { nameOnly: true }).toArray();
-    return collections
-      .map((c) => c.name)
-      .filter((name) => name.endsWith('_history'))
-      .map((name) => name.slice(0, -'_history'.length));
+    return collections.map((c) => c.name).filter((name) => /^[A-Z][A-Za-z]+$/.test(name));
   }
 
   async find(resourceType: string, criteria: MatchCriteria, limit: number): Promise<StoredVersion[]> {

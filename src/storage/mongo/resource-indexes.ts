@@ -28,7 +28,7 @@ export function ensureTypeIndexes(db: Db, resourceType: string): Promise<void> {
 
 async function createIndexes(db: Db, resourceType: string): Promise<void> {
   await db.collection(resourceType).createIndexes([
-    { key: { tenant: 1, lastUpdated: 1 }, name: 'tenant_lastUpdated' },
+    { key: { tenant: 1, lastUpdated: 1, _id: 1 }, name: 'tenant_lastUpdated' },
     { key: { tenant: 1, 'sp.identifier': 1 }, name: 'tenant_identifier' },
   ]);
   await db.collection(historyCollectionName(resourceType)).createIndexes([
