@@ -7,7 +7,7 @@
  */
 import { update as mingoUpdate } from 'mingo/updater';
 import { Aggregator } from 'mingo';
-import { ObjectId, serialize, type Document } from 'bson';
+import { ObjectId, Timestamp, serialize, type Document } from 'bson';
 import { CommandError } from '../errors';
 import { cloneDocument, withIdFirst } from '../values/clone-document';
 import { isSubdocument } from '../values/field-paths';
@@ -44,12 +44,20 @@ export function validateUpdate(spec: UpdateSpec): void {
     if (operator) throw new CommandError('BadValue', `The dollar ($) prefixed field '${operator}' in '${operator}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.`);
     return;
   }
+  const touched: string[] = [];
   for (const key of keys) {
     if (!SUPPORTED_MODIFIERS.has(key)) {
       throw new CommandError('FailedToParse', `Unknown modifier: ${key}. Expected a valid update modifier or pipeline-style update specified as an array`);
     }
     if (!isSubdocument(spec[key])) {
       throw new CommandError('FailedToParse', `Modifiers operate on fields but we found type ${typeof spec[key]} instead. For example: {$mod: {<field>: ...}} not {${key}: ${String(spec[key])}}`);
+    }
+    for (const path of Object.keys(spec[key] as Document).concat(key === '$rename' ? Object.values(spec[key] as Document).map(String) : [])) {
+      const clash = touched.find((other) => other === path || other.startsWith(`${path}.`) || path.startsWith(`${other}.`));
+      if (clash !== undefined) {
+        throw new CommandError('ConflictingUpdateOperators', `Updating the path '${path}' would create a conflict at '${clash.length < path.length ? clash : path}'`);
+      }
+      touched.push(path);
     }
   }
 }
@@ -93,6 +101,11 @@ function applyOperators(doc: Document, spec: Document, options: UpdateOptions): 
       if (!(path === '_id' && valuesEqual(value, doc._id))) throw immutableId();
     }
   }
+  for (const op of ['$push', '$addToSet'] as const) {
+    if (modifiers[op]) checkArrayTargets(next, op, modifiers[op] as Document);
+  }
+  if (modifiers.$currentDate) modifiers.$set = { ...(modifiers.$set as Document | undefined), ...currentDates(modifiers.$currentDate as Document) };
+  delete modifiers.$currentDate;
   if (modifiers.$push) prepareArrays(next, modifiers.$push as Document);
   if (Object.keys(modifiers).length === 0) return next;
   try {
@@ -118,6 +131,28 @@ function checkArithmetic(doc: Document, op: '$inc' | '$mul', fields: Document): 
       );
     }
   }
+}
+
+/** mongod refuses to append to a field that holds something other than an array. */
+function checkArrayTargets(doc: Document, op: '$push' | '$addToSet', fields: Document): void {
+  for (const path of Object.keys(fields)) {
+    if (path.includes('$')) continue;
+    const current = readPath(doc, path);
+    if (current !== undefined && !Array.isArray(current)) {
+      throw new CommandError('BadValue', `The field '${path}' must be an array but is of type ${describeType(current)} in document {_id: ${String(doc._id)}}`);
+    }
+  }
+}
+
+/** `$currentDate`: a Date, or a Timestamp with `{ $type: "timestamp" }` (mingo always writes a number). */
+function currentDates(fields: Document): Document {
+  const now = new Date();
+  const out: Document = {};
+  for (const [path, spec] of Object.entries(fields)) {
+    const wantsTimestamp = isSubdocument(spec) && spec.$type === 'timestamp';
+    out[path] = wantsTimestamp ? new Timestamp({ t: Math.floor(now.getTime() / 1000), i: 1 }) : now;
+  }
+  return out;
 }
 
 /** `$push` with modifiers onto a missing field must still sort and slice: start from an empty array. */
@@ -149,6 +184,7 @@ function describeType(value: unknown): string {
   if (value instanceof Date) return 'date';
   if (value instanceof ObjectId) return 'objectId';
   if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'double';
   return 'object';
 }
 

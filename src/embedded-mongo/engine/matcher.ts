@@ -51,7 +51,9 @@ export function compileFilter(filter: Document | undefined): Predicate {
   try {
     query = new Query(rewriteNulls(filter), queryOptions());
   } catch (error) {
-    throw new CommandError('BadValue', (error as Error).message);
+    // mongod's wording, which drivers and tests match on.
+    const message = (error as Error).message.replace(/^unknown query operator (\$\w+)$/, 'unknown operator: $1');
+    throw new CommandError('BadValue', message);
   }
   return (doc) => query.test(doc);
 }
