@@ -4,7 +4,7 @@
  * https://www.mongodb.com/docs/manual/tutorial/query-for-null-fields/
  */
 import { Query } from 'mingo/query';
-import type { Document } from 'bson';
+import { Binary, BSONRegExp, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp, type Document } from 'bson';
 import type { Options } from 'mingo/types';
 import { buildContext } from './mingo-context';
 import { collectPathValues, matchesNullEquality, splitPath } from '../values/field-paths';
@@ -21,8 +21,58 @@ const context = buildContext({
   query: {
     [NULL_EQ]: (selector: string, rest: unknown[]) => nullOrIn(selector, rest, false),
     [NULL_NE]: (selector: string, rest: unknown[]) => nullOrIn(selector, rest, true),
+    $type: (selector: string, wanted: unknown) => hasBsonType(selector, wanted),
   },
 });
+
+const TYPE_CODES: Record<number, string> = {
+  1: 'double', 2: 'string', 3: 'object', 4: 'array', 5: 'binData', 6: 'undefined', 7: 'objectId', 8: 'bool', 9: 'date',
+  10: 'null', 11: 'regex', 13: 'javascript', 16: 'int', 17: 'timestamp', 18: 'long', 19: 'decimal', [-1]: 'minKey', 127: 'maxKey',
+};
+
+/** The BSON type aliases of a value (https://www.mongodb.com/docs/manual/reference/operator/query/type/). */
+function bsonTypes(value: unknown): string[] {
+  if (value === null) return ['null'];
+  if (Array.isArray(value)) return ['array'];
+  if (typeof value === 'string') return ['string'];
+  if (typeof value === 'boolean') return ['bool'];
+  if (typeof value === 'number') {
+    // Stored numbers are JS numbers, which do not remember int32/int64/double: an integer answers to all three.
+    if (!Number.isInteger(value)) return ['double', 'number'];
+    return Math.abs(value) < 2 ** 31 ? ['int', 'long', 'double', 'number'] : ['long', 'double', 'number'];
+  }
+  if (value instanceof Date) return ['date'];
+  if (value instanceof RegExp || value instanceof BSONRegExp) return ['regex'];
+  if (value instanceof ObjectId) return ['objectId'];
+  if (value instanceof Timestamp) return ['timestamp'];
+  if (value instanceof Long) return ['long', 'number'];
+  if (value instanceof Decimal128) return ['decimal', 'number'];
+  if (value instanceof Int32) return ['int', 'number'];
+  if (value instanceof Double) return ['double', 'number'];
+  if (value instanceof Binary) return ['binData'];
+  if (value instanceof MinKey) return ['minKey'];
+  if (value instanceof MaxKey) return ['maxKey'];
+  return typeof value === 'object' ? ['object'] : [];
+}
+
+/** `$type`: the field (or, for an array, the array itself or any element) has one of the wanted types. */
+function hasBsonType(selector: string, wanted: unknown): Predicate {
+  const names = (Array.isArray(wanted) ? wanted : [wanted]).map((w) => (typeof w === 'number' ? TYPE_CODES[w] : String(w)));
+  const path = splitPath(selector);
+  return (doc) => {
+    const whole = collectPathValues(doc, path, []).concat(readArrays(doc, path));
+    return whole.some((value) => value !== undefined && bsonTypes(value).some((t) => names.includes(t)));
+  };
+}
+
+/** Arrays reached at the end of a path (collectPathValues yields their elements). */
+function readArrays(doc: unknown, path: readonly string[]): unknown[] {
+  let values: unknown[] = [doc];
+  for (const part of path) {
+    values = values.flatMap((v) => (Array.isArray(v) ? v : [v])).map((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[part] : undefined));
+  }
+  return values.filter(Array.isArray);
+}
 
 function nullOrIn(selector: string, rest: unknown[], negate: boolean): Predicate {
   const path = splitPath(selector);
