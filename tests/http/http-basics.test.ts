@@ -17,33 +17,33 @@ afterAll(async () => {
 
 describe('HTTP basics', () => {
   it('answers /healthz with 200 when the database answers', async () => {
-    const response = await fetch(`${server.origin}/healthz`);
+    const response = await server.fetch(`${server.origin}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
   });
 
   it('echoes a sane X-Request-Id and generates one otherwise', async () => {
-    const echoed = await fetch(`${server.origin}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
+    const echoed = await server.fetch(`${server.origin}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
     expect(echoed.headers.get('x-request-id')).toBe('abc-123');
-    const replaced = await fetch(`${server.origin}/healthz`, { headers: { 'x-request-id': 'bad id <script>' } });
+    const replaced = await server.fetch(`${server.origin}/healthz`, { headers: { 'x-request-id': 'bad id <script>' } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('sets security headers', async () => {
-    const response = await fetch(`${server.baseUrl}/metadata`);
+    const response = await server.fetch(`${server.baseUrl}/metadata`);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
   it('answers an unknown route with a 404 OperationOutcome', async () => {
-    const response = await fetch(`${server.origin}/nowhere`);
+    const response = await server.fetch(`${server.origin}/nowhere`);
     expect(response.status).toBe(404);
     const outcome = (await response.json()) as OperationOutcome;
     expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'not-found' });
   });
 
   it('adds the Spanish text of the error when the client prefers Spanish', async () => {
-    const response = await fetch(`${server.baseUrl}/Patient/missing`, { headers: { 'accept-language': 'es-ES,es;q=0.9,en;q=0.5' } });
+    const response = await server.fetch(`${server.baseUrl}/Patient/missing`, { headers: { 'accept-language': 'es-ES,es;q=0.9,en;q=0.5' } });
     const outcome = (await response.json()) as OperationOutcome;
     expect(outcome.issue[0]?.details?.text).toBe('El recurso no existe');
   });
@@ -51,12 +51,12 @@ describe('HTTP basics', () => {
   it('answers 503 with an OperationOutcome when the database is gone, without internals', async () => {
     const broken = await startFhirServer();
     await broken.stopDatabaseOnly();
-    const response = await fetch(`${broken.origin}/healthz`);
+    const response = await broken.fetch(`${broken.origin}/healthz`);
     expect(response.status).toBe(503);
     const text = await response.text();
     expect(text).toContain('OperationOutcome');
     expect(text).not.toMatch(/\.ts:\d+|MongoNotConnected|at /);
-    const failing = await fetch(`${broken.baseUrl}/Patient/x`);
+    const failing = await broken.fetch(`${broken.baseUrl}/Patient/x`);
     expect(failing.status).toBe(500);
     const outcome = (await failing.json()) as OperationOutcome;
     expect(outcome.issue[0]?.diagnostics).toContain(failing.headers.get('x-request-id') as string);

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { MongoClient, type Db } from 'mongodb';
+import Client from 'fhir-kit-client';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config/settings';
 import { openDatabase } from '../../src/storage/database';
@@ -17,6 +18,10 @@ export interface FhirTestServer {
   readonly origin: string;
   /** Direct access to the suite's database, for assertions on what was stored. */
   readonly db: Db;
+  /** `fetch` as a client of this server sends it: the one place tests' requests get their credentials. */
+  fetch(url: string, init?: RequestInit): Promise<Response>;
+  /** A fhir-kit-client for the FHIR base, sending the same credentials as `fetch`. */
+  fhirClient(): Client;
   /** Closes the app's database connection while the HTTP server keeps running (failure tests). */
   stopDatabaseOnly(): Promise<void>;
   stop(): Promise<void>;
@@ -39,10 +44,13 @@ export async function startFhirServer(overrides: Partial<Config> = {}): Promise<
     databaseOpen = false;
     await database.close();
   };
+  const baseUrl = `${origin}/fhir`;
   return {
-    baseUrl: `${origin}/fhir`,
+    baseUrl,
     origin,
     db,
+    fetch: (url, init) => fetch(url, init),
+    fhirClient: () => new Client({ baseUrl }),
     stopDatabaseOnly: closeDatabase,
     stop: async () => {
       server.closeAllConnections();

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 async function postBundle(bundle: Bundle): Promise<Response> {
-  return fetch(server.baseUrl, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
+  return server.fetch(server.baseUrl, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
 }
 
 describe('batch', () => {
@@ -77,7 +77,7 @@ describe('transaction', () => {
     expect(response.status).toBe(400);
     const outcome = (await response.json()) as OperationOutcome;
     expect(JSON.stringify(outcome)).toContain('Bundle.entry[1]');
-    const check = await fetch(`${server.baseUrl}/Patient`, {
+    const check = await server.fetch(`${server.baseUrl}/Patient`, {
       method: 'POST',
       headers: { 'content-type': 'application/fhir+json', 'if-none-exist': `identifier=${marker}` },
       body: JSON.stringify({ resourceType: 'Patient' }),
@@ -87,7 +87,7 @@ describe('transaction', () => {
 
   it('resolves conditional references and rejects ones that match nothing', async () => {
     const npi = `npi-${Date.now()}`;
-    await fetch(`${server.baseUrl}/Practitioner`, {
+    await server.fetch(`${server.baseUrl}/Practitioner`, {
       method: 'POST',
       headers: { 'content-type': 'application/fhir+json' },
       body: JSON.stringify({ resourceType: 'Practitioner', identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi }] }),
@@ -145,12 +145,12 @@ describe('transaction', () => {
     expect(response.status).toBe(400);
     const outcome = (await response.json()) as OperationOutcome;
     expect(outcome.issue[0]?.diagnostics).toContain('both change Patient/twice');
-    expect((await fetch(`${server.baseUrl}/Patient/twice`)).status).toBe(404);
+    expect((await server.fetch(`${server.baseUrl}/Patient/twice`)).status).toBe(404);
   });
 
   it('processes DELETE before POST before PUT before GET', async () => {
     const create = async (body: Patient): Promise<Patient> =>
-      (await (await fetch(`${server.baseUrl}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) })).json()) as Patient;
+      (await (await server.fetch(`${server.baseUrl}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) })).json()) as Patient;
     const mrn = `order-${Date.now()}`;
     const kept = await create({ resourceType: 'Patient' });
     const removed = await create({ resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: mrn }] });

@@ -22,7 +22,7 @@ afterAll(async () => {
 
 describe('CapabilityStatement', () => {
   it('is served at /metadata and lists every R4 resource type with the interactions that work', async () => {
-    const response = await fetch(`${server.baseUrl}/metadata`);
+    const response = await server.fetch(`${server.baseUrl}/metadata`);
     expect(response.status).toBe(200);
     const statement = (await response.json()) as CapabilityStatement;
     expect(statement).toMatchObject({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1', kind: 'instance' });

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${server.baseUrl}/${path}`, {
+  return server.fetch(`${server.baseUrl}/${path}`, {
     method,
     headers: { 'content-type': 'application/fhir+json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -80,7 +80,7 @@ describe('conditional delete', () => {
   it('deletes the single match', async () => {
     const created = (await (await send('POST', 'Patient', withMrn('cd-1'))).json()) as Patient;
     expect((await send('DELETE', 'Patient?identifier=urn:mrn|cd-1')).status).toBe(204);
-    expect((await fetch(`${server.baseUrl}/Patient/${created.id}`)).status).toBe(410);
+    expect((await server.fetch(`${server.baseUrl}/Patient/${created.id}`)).status).toBe(410);
   });
 
   it('answers 412 when several match and multiple deletes are not enabled', async () => {
@@ -119,7 +119,7 @@ describe('patch (http.html#patch)', () => {
     const response = await send('PATCH', `Patient/${created.id}`, patch, { 'content-type': 'application/json-patch+json' });
     expect(response.status).toBe(400);
     expect(((await response.json()) as OperationOutcome).issue.some((i) => i.expression?.includes('Patient.birthDate'))).toBe(true);
-    expect((await fetch(`${server.baseUrl}/Patient/${created.id}`)).headers.get('etag')).toBe('W/"1"');
+    expect((await server.fetch(`${server.baseUrl}/Patient/${created.id}`)).headers.get('etag')).toBe('W/"1"');
   });
 
   it('answers 422 for a failed JSON Patch test operation', async () => {

@@ -2,7 +2,7 @@
  * FHIR R4 RESTful API: create, read, vread, update, delete and their headers (http.html#create, #read, #vread,
  * #update, #delete, #versioning), through HTTP with a real FHIR client (fhir-kit-client) and raw fetch.
  */
-import Client from 'fhir-kit-client';
+import type Client from 'fhir-kit-client';
 import type { Bundle, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { startFhirServer, type FhirTestServer } from '../../support/fhir-server';
 
@@ -11,7 +11,7 @@ let client: Client;
 
 beforeAll(async () => {
   server = await startFhirServer();
-  client = new Client({ baseUrl: server.baseUrl });
+  client = server.fhirClient();
 });
 
 afterAll(async () => {
@@ -21,7 +21,7 @@ afterAll(async () => {
 const patient: Patient = { resourceType: 'Patient', name: [{ family: 'Chalmers', given: ['Peter'] }], birthDate: '1974-12-25' };
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${server.baseUrl}/${path}`, {
+  return server.fetch(`${server.baseUrl}/${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/fhir+json', ...headers },
     body: JSON.stringify(body),
@@ -59,7 +59,7 @@ describe('create (http.html#create)', () => {
 
 describe('read and vread (http.html#read, #vread)', () => {
   it('returns 404 with an OperationOutcome for an unknown resource', async () => {
-    const response = await fetch(`${server.baseUrl}/Patient/does-not-exist`);
+    const response = await server.fetch(`${server.baseUrl}/Patient/does-not-exist`);
     expect(response.status).toBe(404);
     const outcome = (await response.json()) as OperationOutcome;
     expect(outcome.resourceType).toBe('OperationOutcome');
@@ -70,7 +70,7 @@ describe('read and vread (http.html#read, #vread)', () => {
   it('returns 410 Gone for a deleted Patient', async () => {
     const created = (await client.create({ resourceType: 'Patient', body: patient })) as Patient;
     await client.delete({ resourceType: 'Patient', id: created.id as string });
-    const response = await fetch(`${server.baseUrl}/Patient/${created.id}`);
+    const response = await server.fetch(`${server.baseUrl}/Patient/${created.id}`);
     expect(response.status).toBe(410);
     expect(((await response.json()) as OperationOutcome).issue[0]?.code).toBe('deleted');
   });
@@ -79,12 +79,12 @@ describe('read and vread (http.html#read, #vread)', () => {
     const created = await post('Patient', patient);
     const { id } = (await created.json()) as Patient;
     const etag = created.headers.get('etag') as string;
-    const byEtag = await fetch(`${server.baseUrl}/Patient/${id}`, { headers: { 'if-none-match': etag } });
+    const byEtag = await server.fetch(`${server.baseUrl}/Patient/${id}`, { headers: { 'if-none-match': etag } });
     expect(byEtag.status).toBe(304);
     const later = new Date(Date.now() + 60_000).toUTCString();
-    expect((await fetch(`${server.baseUrl}/Patient/${id}`, { headers: { 'if-modified-since': later } })).status).toBe(304);
+    expect((await server.fetch(`${server.baseUrl}/Patient/${id}`, { headers: { 'if-modified-since': later } })).status).toBe(304);
     const earlier = new Date(Date.now() - 3_600_000).toUTCString();
-    expect((await fetch(`${server.baseUrl}/Patient/${id}`, { headers: { 'if-modified-since': earlier } })).status).toBe(200);
+    expect((await server.fetch(`${server.baseUrl}/Patient/${id}`, { headers: { 'if-modified-since': earlier } })).status).toBe(200);
   });
 
   it('reads each version with vread and 404s an unknown version', async () => {
@@ -92,7 +92,7 @@ describe('read and vread (http.html#read, #vread)', () => {
     await client.update({ resourceType: 'Patient', id: created.id as string, body: { ...created, birthDate: '1975-01-01' } });
     const v1 = (await client.vread({ resourceType: 'Patient', id: created.id as string, version: '1' })) as Patient;
     expect(v1.birthDate).toBe('1974-12-25');
-    expect((await fetch(`${server.baseUrl}/Patient/${created.id}/_history/9`)).status).toBe(404);
+    expect((await server.fetch(`${server.baseUrl}/Patient/${created.id}/_history/9`)).status).toBe(404);
   });
 });
 
@@ -100,7 +100,7 @@ describe('update (http.html#update)', () => {
   it('creates with a client-chosen id (update as create) and then updates it', async () => {
     const id = `chosen-${Date.now()}`;
     const put = (body: unknown, headers: Record<string, string> = {}) =>
-      fetch(`${server.baseUrl}/Patient/${id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', ...headers }, body: JSON.stringify(body) });
+      server.fetch(`${server.baseUrl}/Patient/${id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', ...headers }, body: JSON.stringify(body) });
     const first = await put({ ...patient, id });
     expect(first.status).toBe(201);
     const second = await put({ ...patient, id, active: true });
@@ -109,7 +109,7 @@ describe('update (http.html#update)', () => {
   });
 
   it('rejects a body whose id differs from the URL with 400', async () => {
-    const response = await fetch(`${server.baseUrl}/Patient/abc`, {
+    const response = await server.fetch(`${server.baseUrl}/Patient/abc`, {
       method: 'PUT',
       headers: { 'content-type': 'application/fhir+json' },
       body: JSON.stringify({ ...patient, id: 'xyz' }),
@@ -124,7 +124,7 @@ describe('update (http.html#update)', () => {
     const created = (await client.create({ resourceType: 'Patient', body: patient })) as Patient;
     const body = JSON.stringify({ ...created, active: true });
     const put = (etag: string) =>
-      fetch(`${server.baseUrl}/Patient/${created.id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', 'if-match': etag }, body });
+      server.fetch(`${server.baseUrl}/Patient/${created.id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', 'if-match': etag }, body });
     expect((await put('W/"1"')).status).toBe(200);
     const stale = await put('W/"1"');
     expect(stale.status).toBe(412);
@@ -136,7 +136,7 @@ describe('update (http.html#update)', () => {
     const url = `${server.baseUrl}/Patient/${created.id}`;
     const puts = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        fetch(url, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ ...created, gender: i % 2 ? 'male' : 'female' }) }),
+        server.fetch(url, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ ...created, gender: i % 2 ? 'male' : 'female' }) }),
       ),
     );
     expect(puts.map((r) => r.status)).toEqual(Array(10).fill(200));
@@ -144,7 +144,7 @@ describe('update (http.html#update)', () => {
     expect(versions).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     const guarded = await Promise.all(
       Array.from({ length: 5 }, () =>
-        fetch(url, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', 'if-match': 'W/"11"' }, body: JSON.stringify(created) }),
+        server.fetch(url, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', 'if-match': 'W/"11"' }, body: JSON.stringify(created) }),
       ),
     );
     expect(guarded.map((r) => r.status).sort()).toEqual([200, 412, 412, 412, 412]);
@@ -154,17 +154,17 @@ describe('update (http.html#update)', () => {
 describe('delete (http.html#delete)', () => {
   it('returns 204, keeps a tombstone in history, and deleting again is 204', async () => {
     const created = (await client.create({ resourceType: 'Patient', body: patient })) as Patient;
-    const first = await fetch(`${server.baseUrl}/Patient/${created.id}`, { method: 'DELETE' });
+    const first = await server.fetch(`${server.baseUrl}/Patient/${created.id}`, { method: 'DELETE' });
     expect(first.status).toBe(204);
     expect(first.headers.get('etag')).toBe('W/"2"');
-    expect((await fetch(`${server.baseUrl}/Patient/${created.id}`, { method: 'DELETE' })).status).toBe(204);
-    const history = (await (await fetch(`${server.baseUrl}/Patient/${created.id}/_history`)).json()) as Bundle;
+    expect((await server.fetch(`${server.baseUrl}/Patient/${created.id}`, { method: 'DELETE' })).status).toBe(204);
+    const history = (await (await server.fetch(`${server.baseUrl}/Patient/${created.id}/_history`)).json()) as Bundle;
     expect(history.entry?.[0]).toMatchObject({ request: { method: 'DELETE', url: `Patient/${created.id}` }, response: { status: '204 No Content' } });
     expect(history.entry?.[0]?.resource).toBeUndefined();
   });
 
   it('returns 404 for a resource that never existed', async () => {
-    expect((await fetch(`${server.baseUrl}/Patient/never-was`, { method: 'DELETE' })).status).toBe(404);
+    expect((await server.fetch(`${server.baseUrl}/Patient/never-was`, { method: 'DELETE' })).status).toBe(404);
   });
 });
 

@@ -25,7 +25,7 @@ async function outcome(response: Response, status: number): Promise<OperationOut
 }
 
 function post(path: string, body: string, contentType = 'application/fhir+json', headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${server.baseUrl}/${path}`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
+  return server.fetch(`${server.baseUrl}/${path}`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
 }
 
 describe('request errors', () => {
@@ -39,17 +39,17 @@ describe('request errors', () => {
   });
 
   it('rejects _format=xml and an Accept of XML only with 406', async () => {
-    await outcome(await fetch(`${server.baseUrl}/metadata?_format=xml`), 406);
-    await outcome(await fetch(`${server.baseUrl}/metadata`, { headers: { accept: 'application/fhir+xml' } }), 406);
+    await outcome(await server.fetch(`${server.baseUrl}/metadata?_format=xml`), 406);
+    await outcome(await server.fetch(`${server.baseUrl}/metadata`, { headers: { accept: 'application/fhir+xml' } }), 406);
   });
 
   it('answers 404 for an unknown resource type', async () => {
-    const body = await outcome(await fetch(`${server.baseUrl}/Spaceship/1`), 404);
+    const body = await outcome(await server.fetch(`${server.baseUrl}/Spaceship/1`), 404);
     expect(body.issue[0]?.diagnostics).toContain("'Spaceship'");
   });
 
   it('answers 405 for a method the path does not take', async () => {
-    await outcome(await fetch(`${server.baseUrl}/Patient/1/_history`, { method: 'DELETE' }), 405);
+    await outcome(await server.fetch(`${server.baseUrl}/Patient/1/_history`, { method: 'DELETE' }), 405);
   });
 
   it('answers 413 for a body over the configured limit', async () => {
@@ -59,7 +59,7 @@ describe('request errors', () => {
 
   it('rejects ids longer than 64 characters', async () => {
     const id = 'a'.repeat(65);
-    const response = await fetch(`${server.baseUrl}/Patient/${id}`, {
+    const response = await server.fetch(`${server.baseUrl}/Patient/${id}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/fhir+json' },
       body: JSON.stringify({ resourceType: 'Patient', id }),

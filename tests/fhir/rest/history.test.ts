@@ -16,13 +16,13 @@ afterAll(async () => {
 });
 
 async function json<T>(path: string): Promise<T> {
-  const response = await fetch(path.startsWith('http') ? path : `${server.baseUrl}/${path}`);
+  const response = await server.fetch(path.startsWith('http') ? path : `${server.baseUrl}/${path}`);
   expect(response.status).toBe(200);
   return (await response.json()) as T;
 }
 
 async function write(method: string, path: string, body: unknown): Promise<Observation> {
-  const response = await fetch(`${server.baseUrl}/${path}`, { method, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
+  const response = await server.fetch(`${server.baseUrl}/${path}`, { method, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
   return (await response.json()) as Observation;
 }
 
@@ -81,13 +81,13 @@ describe('history', () => {
   });
 
   it('rejects a _page cursor it did not issue with 400', async () => {
-    const response = await fetch(`${server.baseUrl}/Observation/_history?_page=forged`);
+    const response = await server.fetch(`${server.baseUrl}/Observation/_history?_page=forged`);
     expect(response.status).toBe(400);
     expect(((await response.json()) as { issue: { expression?: string[] }[] }).issue[0]?.expression).toEqual(['_page']);
   });
 
   it('rejects a malformed _since with 400', async () => {
-    const response = await fetch(`${server.baseUrl}/Observation/_history?_since=yesterday`);
+    const response = await server.fetch(`${server.baseUrl}/Observation/_history?_since=yesterday`);
     expect(response.status).toBe(400);
   });
 });
