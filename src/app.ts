@@ -15,8 +15,16 @@ import { handleFhirRequest } from './fhir/router';
 import type { FhirContext } from './fhir/fhir-context';
 import { assertValid } from './validation/assert-valid';
 import { FhirError } from './errors';
+import { createIndexer, type Indexer } from './search/extract-index-values';
+import { baseSearchParameters } from './search/search-parameters';
 
 export const FHIR_MOUNT = '/fhir';
+
+/** How stored versions get their search values: the server's search parameters; references to PUBLIC_URL count as local. */
+export function createSearchIndexer(config: Config): Indexer {
+  const publicOrigin = config.publicUrl?.replace(/\/$/, '');
+  return createIndexer(baseSearchParameters(), { localBaseUrls: publicOrigin ? [`${publicOrigin}${FHIR_MOUNT}`] : [] });
+}
 
 export interface AppDependencies {
   readonly config: Config;
@@ -49,6 +57,7 @@ export function createApp({ config, database, logger }: AppDependencies): Koa {
           registry,
           baseUrl: `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`,
           settings,
+          searchParameters: baseSearchParameters(),
           validate: assertValid,
         };
         return handleFhirRequest(request, context);

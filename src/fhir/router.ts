@@ -10,24 +10,41 @@ import { read, vread } from './interactions/read';
 import { conditionalDelete, conditionalPatch, conditionalUpdate, create, patch, remove, update } from './interactions/write';
 import { history } from './interactions/history';
 import { capabilities } from './interactions/capabilities';
+import { search } from './interactions/search';
 import { processBundle } from './bundles/process-bundle';
 import { FhirError } from '../errors';
 
 /** The URL shapes of the RESTful API, after the base. */
-type Shape = 'system' | 'metadata' | 'system-history' | 'type' | 'type-history' | 'instance' | 'instance-history' | 'version';
+type Shape =
+  | 'system'
+  | 'system-search'
+  | 'metadata'
+  | 'system-history'
+  | 'type'
+  | 'type-search'
+  | 'type-history'
+  | 'instance'
+  | 'instance-history'
+  | 'compartment'
+  | 'version';
 
 interface Route {
   readonly shape: Shape;
   readonly method: FhirRequest['method'];
   readonly interaction: TypeInteraction | SystemInteraction | 'capabilities';
-  readonly handle: (request: FhirRequest, context: FhirContext, type: string, id: string, versionId: string) => Promise<FhirResponse> | FhirResponse;
+  /** `third` is the version id of a vread or the resource type of a compartment search. */
+  readonly handle: (request: FhirRequest, context: FhirContext, type: string, id: string, third: string) => Promise<FhirResponse> | FhirResponse;
 }
 
 const ROUTES: readonly Route[] = [
   { shape: 'metadata', method: 'GET', interaction: 'capabilities', handle: (_r, c) => capabilities(c) },
+  { shape: 'system', method: 'GET', interaction: 'search-system', handle: (r, c) => search(r, c) },
   { shape: 'system', method: 'POST', interaction: 'batch', handle: (r, c) => processBundle(r, c) },
+  { shape: 'system-search', method: 'POST', interaction: 'search-system', handle: (r, c) => search(r, c) },
   { shape: 'system-history', method: 'GET', interaction: 'history-system', handle: (r, c) => history(r, c) },
+  { shape: 'type', method: 'GET', interaction: 'search-type', handle: (r, c, t) => search(r, c, t) },
   { shape: 'type', method: 'POST', interaction: 'create', handle: (r, c, t) => create(r, c, t) },
+  { shape: 'type-search', method: 'POST', interaction: 'search-type', handle: (r, c, t) => search(r, c, t) },
   { shape: 'type', method: 'PUT', interaction: 'update', handle: (r, c, t) => conditionalUpdate(r, c, t) },
   { shape: 'type', method: 'PATCH', interaction: 'patch', handle: (r, c, t) => conditionalPatch(r, c, t) },
   { shape: 'type', method: 'DELETE', interaction: 'delete', handle: (r, c, t) => conditionalDelete(r, c, t) },
@@ -37,6 +54,7 @@ const ROUTES: readonly Route[] = [
   { shape: 'instance', method: 'PATCH', interaction: 'patch', handle: (r, c, t, i) => patch(r, c, t, i) },
   { shape: 'instance', method: 'DELETE', interaction: 'delete', handle: (r, c, t, i) => remove(r, c, t, i) },
   { shape: 'instance-history', method: 'GET', interaction: 'history-instance', handle: (r, c, t, i) => history(r, c, t, i) },
+  { shape: 'compartment', method: 'GET', interaction: 'search-type', handle: (r, c, t, i, member) => search(r, c, member, { type: t, id: i }) },
   { shape: 'version', method: 'GET', interaction: 'vread', handle: (r, c, t, i, v) => vread(r, c, t, i, v) },
 ];
 
@@ -46,11 +64,11 @@ function shapeOf(path: readonly string[]): Shape | undefined {
     case 0:
       return 'system';
     case 1:
-      return first === 'metadata' ? 'metadata' : first === '_history' ? 'system-history' : 'type';
+      return first === 'metadata' ? 'metadata' : first === '_history' ? 'system-history' : first === '_search' ? 'system-search' : 'type';
     case 2:
-      return second === '_history' ? 'type-history' : 'instance';
+      return second === '_history' ? 'type-history' : second === '_search' ? 'type-search' : 'instance';
     case 3:
-      return third === '_history' ? 'instance-history' : undefined;
+      return third === '_history' ? 'instance-history' : 'compartment';
     case 4:
       return third === '_history' && fourth !== undefined ? 'version' : undefined;
     default:
@@ -62,10 +80,13 @@ function shapeOf(path: readonly string[]): Shape | undefined {
 export async function handleFhirRequest(request: FhirRequest, context: FhirContext): Promise<FhirResponse> {
   const shape = shapeOf(request.path);
   if (!shape) throw new FhirError('not-found', `No FHIR endpoint at /${request.path.join('/')}`);
-  const [type = '', id = '', , versionId = ''] = request.path;
-  const typed = shape !== 'system' && shape !== 'metadata' && shape !== 'system-history';
+  const [type = '', id = '', third = '', fourth = ''] = request.path;
+  const typed = shape !== 'system' && shape !== 'system-search' && shape !== 'metadata' && shape !== 'system-history';
   if (typed && !context.registry.types.has(type)) {
     throw new FhirError('not-found', `Unknown resource type '${type.slice(0, 80)}'`);
+  }
+  if (shape === 'compartment' && !context.registry.types.has(third)) {
+    throw new FhirError('not-found', `Unknown resource type '${third.slice(0, 80)}'`);
   }
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   const route = ROUTES.find((r) => r.shape === shape && r.method === method);
@@ -73,9 +94,10 @@ export async function handleFhirRequest(request: FhirRequest, context: FhirConte
     const allowed = ROUTES.filter((r) => r.shape === shape).map((r) => r.method);
     throw new FhirError('method-not-allowed', `${request.method} is not allowed on /${request.path.join('/')}; allowed: ${allowed.join(', ')}`);
   }
+  const offeredType = shape === 'compartment' ? third : type;
   const offered = typed
-    ? context.registry.types.get(type)?.interactions.has(route.interaction as TypeInteraction)
+    ? context.registry.types.get(offeredType)?.interactions.has(route.interaction as TypeInteraction)
     : route.interaction === 'capabilities' || context.registry.systemInteractions.has(route.interaction as SystemInteraction);
   if (!offered) throw new FhirError('method-not-allowed', `The ${route.interaction} interaction is not supported here`);
-  return route.handle(request, context, type, id, versionId);
+  return route.handle(request, context, type, id, shape === 'version' ? fourth : third);
 }

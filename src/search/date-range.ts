@@ -9,6 +9,10 @@ export interface DateRange {
   readonly end: Date;
 }
 
+/** The earliest and latest instants JavaScript (and BSON) dates hold: open ends of periods. */
+export const MIN_DATE = new Date(-8.64e15);
+export const MAX_DATE = new Date(8.64e15);
+
 const DATE_PATTERN =
   /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 

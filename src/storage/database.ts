@@ -8,6 +8,7 @@ import type { EmbeddedMongo } from '../embedded-mongo';
 import { startEngineThread } from '../embedded-mongo/engine-thread';
 import { openResourceStore } from './mongo/mongo-resource-store';
 import type { ResourceStore } from './resource-store';
+import type { Indexer } from '../search/extract-index-values';
 
 export interface DatabaseSettings {
   readonly mongodbUri: string | undefined;
@@ -27,8 +28,11 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Opens the database the settings name: MONGODB_URI, or the embedded engine (on its own thread) in DATA_DIR. */
-export async function openDatabase(settings: DatabaseSettings, logger: Logger): Promise<Database> {
+/**
+ * Opens the database the settings name: MONGODB_URI, or the embedded engine (on its own thread) in DATA_DIR.
+ * `indexer` computes the search values stored with every version written.
+ */
+export async function openDatabase(settings: DatabaseSettings, logger: Logger, indexer: Indexer): Promise<Database> {
   let engine: EmbeddedMongo | undefined;
   let uri = settings.mongodbUri;
   if (!uri) {
@@ -47,7 +51,7 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger): 
   const db: Db = client.db(settings.dbName);
   return {
     description: engine ? `embedded engine in ${settings.dataDir}` : uri.replace(/\/\/[^@/]*@/, '//***@'),
-    storeFor: (tenant) => openResourceStore({ client, db }, tenant),
+    storeFor: (tenant) => openResourceStore({ client, db, indexer }, tenant),
     ping: async () => {
       try {
         await db.command({ ping: 1 });

@@ -4,6 +4,7 @@
  * tombstones and optimistic locking follow the FHIR RESTful API (http.html#versioning, http.html#history).
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { Criterion, SortRule } from '../search/search-request';
 
 /** How a version came to be, as the history Bundle's `entry.request.method` reports it. */
 export type VersionMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -65,18 +66,27 @@ export interface HistoryPage {
   readonly nextCursor: string | undefined;
 }
 
-/** A token query value: `code` (system undefined), `system|code`, `|code` (system '') or `system|` (code undefined). */
-export interface TokenValue {
-  readonly system: string | undefined;
-  readonly code: string | undefined;
+/** The live resources of one type that satisfy every criterion (search.html; criteria from src/search/). */
+export interface ResourceQuery {
+  readonly resourceType: string;
+  readonly criteria: readonly Criterion[];
 }
 
-/** Matching conditions for conditional interactions (the search issue widens this to a full SearchRequest). */
-export interface MatchCriteria {
-  readonly ids?: readonly string[];
-  /** `identifier` tokens: every group must match (AND), any token of a group will do (OR). */
-  readonly identifiers?: readonly (readonly TokenValue[])[];
-  readonly lastUpdated?: readonly { prefix: 'eq' | 'gt' | 'ge' | 'lt' | 'le'; start: Date; end: Date }[];
+/** One page of a search over one or more types, in sort order with a deterministic tie-break. */
+export interface PageQuery {
+  readonly queries: readonly ResourceQuery[];
+  readonly sort: readonly SortRule[];
+  readonly count: number;
+  /** A position returned with a previous page (`next` or `previous`); an unknown one rejects with InvalidCursorError. */
+  readonly cursor?: string;
+}
+
+export interface ResultPage {
+  readonly versions: StoredVersion[];
+  /** Position of the following page, when there may be one. */
+  readonly next: string | undefined;
+  /** Position of the preceding page, when this is not the first. */
+  readonly previous: string | undefined;
 }
 
 export interface ResourceStore {
@@ -109,8 +119,21 @@ export interface ResourceStore {
 
   history(query: HistoryQuery): Promise<HistoryPage>;
 
-  /** Live resources of a type matching the criteria, at most `limit`. */
-  find(resourceType: string, criteria: MatchCriteria, limit: number): Promise<StoredVersion[]>;
+  /**
+   * A page of live resources matching the queries, ordered by `sort` then resource type and id. Paging is keyset
+   * based: a page's position names the last (or first) entry's sort values, so results stay correct while the
+   * data changes (search.html#paging).
+   */
+  search(query: PageQuery): Promise<ResultPage>;
+
+  /** How many live resources match, counting no further than `limit` when it is given. */
+  count(queries: readonly ResourceQuery[], limit?: number): Promise<number>;
+
+  /** The ids of matching resources, at most `limit`. */
+  matchIds(query: ResourceQuery, limit: number): Promise<string[]>;
+
+  /** The distinct `Type/id` references that matching resources hold in reference parameter `param`, at most `limit`. */
+  matchReferences(query: ResourceQuery, param: string, limit: number): Promise<string[]>;
 
   /**
    * Inside `transaction`: serializes this transaction against every other that locks the same name (a

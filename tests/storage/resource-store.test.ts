@@ -6,18 +6,28 @@ import { MongoClient, type Db } from 'mongodb';
 import type { Patient } from '@medplum/fhirtypes';
 import { openResourceStore } from '../../src/storage/mongo/mongo-resource-store';
 import { ResourceExistsError, type ResourceStore } from '../../src/storage/resource-store';
+import { createIndexer } from '../../src/search/extract-index-values';
+import { tokenQueryKey } from '../../src/search/index-keys';
+import { baseSearchParameters } from '../../src/search/search-parameters';
 import { startTestMongo, type TestMongo } from '../support/mongo';
 
 let mongo: TestMongo;
 let client: MongoClient;
 let db: Db;
 let store: ResourceStore;
+const indexer = createIndexer(baseSearchParameters());
+
+/** The ids of live Patients with an identifier matching `system|code` in one of the token forms. */
+async function byIdentifier(on: ResourceStore, system: string | undefined, code: string): Promise<string[]> {
+  const page = await on.search({ queries: [{ resourceType: 'Patient', criteria: [{ kind: 'keys', keys: [tokenQueryKey('identifier', system, code)] }] }], sort: [], count: 10 });
+  return page.versions.map((v) => v.id);
+}
 
 beforeAll(async () => {
   mongo = await startTestMongo();
   client = await new MongoClient(mongo.uri).connect();
   db = client.db(mongo.dbName);
-  store = openResourceStore({ client, db }, 'org-a');
+  store = openResourceStore({ client, db, indexer }, 'org-a');
 });
 
 afterAll(async () => {
@@ -138,8 +148,7 @@ describe('ResourceStore', () => {
 
   it('finds live resources by identifier in each token form', async () => {
     const created = await store.create(patient('Ident', { identifier: [{ system: 'urn:mrn', value: 'M-1' }] }));
-    const ids = async (system: string | undefined, code: string) =>
-      (await store.find('Patient', { identifiers: [[{ system, code }]] }, 10)).map((v) => v.id);
+    const ids = (system: string | undefined, code: string): Promise<string[]> => byIdentifier(store, system, code);
     expect(await ids('urn:mrn', 'M-1')).toEqual([created.id]);
     expect(await ids(undefined, 'M-1')).toEqual([created.id]);
     expect(await ids('urn:other', 'M-1')).toEqual([]);
@@ -155,16 +164,16 @@ describe('ResourceStore', () => {
         throw new Error('fail halfway');
       }),
     ).rejects.toThrow('fail halfway');
-    expect(await store.find('Patient', { identifiers: [[{ system: undefined, code: 'tx-rollback' }]] }, 10)).toEqual([]);
+    expect(await byIdentifier(store, undefined, 'tx-rollback')).toEqual([]);
     const made = await store.transaction(async (tx) => [await tx.create(patient('TxB')), await tx.create(patient('TxC'))]);
     expect(await store.read('Patient', made[1]?.id ?? '')).toMatchObject({ versionId: '1' });
   });
 
   it('never shows one tenant the resources of another', async () => {
-    const other = openResourceStore({ client, db }, 'org-b');
+    const other = openResourceStore({ client, db, indexer }, 'org-b');
     const mine = await store.create(patient('Tenant', { identifier: [{ value: 'shared-mrn' }] }));
     expect(await other.read('Patient', mine.id)).toBeUndefined();
-    expect(await other.find('Patient', { identifiers: [[{ system: undefined, code: 'shared-mrn' }]] }, 10)).toEqual([]);
+    expect(await byIdentifier(other, undefined, 'shared-mrn')).toEqual([]);
     expect((await other.history({ resourceType: 'Patient', count: 100 })).versions).toEqual([]);
     expect(await other.delete('Patient', mine.id)).toBeUndefined();
   });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { MongoClient, type Db } from 'mongodb';
 import Client from 'fhir-kit-client';
-import { createApp } from '../../src/app';
+import { createApp, createSearchIndexer } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config/settings';
 import { openDatabase } from '../../src/storage/database';
 import { startTestMongo } from './mongo';
@@ -32,7 +32,7 @@ export async function startFhirServer(overrides: Partial<Config> = {}): Promise<
   const env: Record<string, string> = { MONGODB_URI: mongo.uri, DB_NAME: mongo.dbName, LOG_LEVEL: 'silent', PORT: '0' };
   const config: Config = { ...loadConfig(env), ...overrides };
   const logger = pino({ level: 'silent' });
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, createSearchIndexer(config));
   const server = http.createServer(createApp({ config, database, logger }).callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

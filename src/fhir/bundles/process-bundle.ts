@@ -248,7 +248,7 @@ export async function processBundle(request: FhirRequest, context: FhirContext):
     throw new FhirError('method-not-allowed', `${bundle.type} Bundles are not supported`);
   }
   const entries = (bundle.entry ?? []).map((entry, index) => parseEntry(entry, index, context, request));
-  const nested = entries.find(({ request: r }) => r.path.length === 0);
+  const nested = entries.find(({ request: r }) => r.path.length === 0 && r.method === 'POST');
   if (nested) throw new FhirError('invalid', `Bundle.entry[${nested.index}] may not contain another batch or transaction`, { expression: [`Bundle.entry[${nested.index}].request.url`] });
   const results = bundle.type === 'batch' ? await runBatch(entries, context) : await runTransaction(entries, context);
   const response: Bundle = { resourceType: 'Bundle', type: bundle.type === 'batch' ? 'batch-response' : 'transaction-response', entry: results };

@@ -2,16 +2,45 @@
  * capabilities (http.html#capabilities): the CapabilityStatement generated from the registry, so it lists
  * exactly the interactions the router serves. A copy is kept in capability-statement/ and checked by a test.
  */
-import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam } from '@medplum/fhirtypes';
 import type { Registry } from '../registry';
 import type { FhirResponse } from '../fhir-request';
 import type { FhirContext } from '../fhir-context';
+import type { SearchParameterRegistry } from '../../search/search-parameters';
 
 /** The date of the statement's content; change it when the registry changes what the server offers. */
 export const CAPABILITY_DATE = '2026-11-23';
 export const SOFTWARE = { name: 'fhir-interop-server', version: '0.1.0' };
 
-export function buildCapabilityStatement(registry: Registry, baseUrl: string): CapabilityStatement {
+/** `_id` and `_lastUpdated` are searched on stored fields rather than indexed values, so they are listed by hand. */
+const COMMON: CapabilityStatementRestResourceSearchParam[] = [
+  { name: '_id', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id', type: 'token', documentation: 'Logical id of this artifact' },
+  { name: '_lastUpdated', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated', type: 'date', documentation: 'When the resource version last changed' },
+];
+
+function searchParams(parameters: SearchParameterRegistry, type: string): CapabilityStatementRestResourceSearchParam[] {
+  return [
+    ...COMMON,
+    ...parameters.indexed(type).map((definition) => ({
+      name: definition.code,
+      definition: definition.url,
+      type: definition.type as CapabilityStatementRestResourceSearchParam['type'],
+      documentation: definition.description.split('\n')[0]?.trim() || definition.code,
+    })),
+  ];
+}
+
+/** `Source:param` for every reference parameter of every type that may point at `type`. */
+function revIncludes(registry: Registry, parameters: SearchParameterRegistry, type: string): string[] {
+  return [...registry.types.keys()].flatMap((source) =>
+    parameters
+      .indexed(source)
+      .filter((d) => d.type === 'reference' && (d.targets.length === 0 || d.targets.includes(type)))
+      .map((d) => `${source}:${d.code}`),
+  );
+}
+
+export function buildCapabilityStatement(registry: Registry, parameters: SearchParameterRegistry, baseUrl: string): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = [...registry.types.values()].map((capabilities) => ({
     type: capabilities.type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${capabilities.type}`,
@@ -24,6 +53,9 @@ export function buildCapabilityStatement(registry: Registry, baseUrl: string): C
     conditionalUpdate: true,
     conditionalDelete: registry.conditionalDeleteMultiple ? 'multiple' : 'single',
     referencePolicy: ['literal', 'local'],
+    searchInclude: ['*', ...parameters.indexed(capabilities.type).filter((d) => d.type === 'reference').map((d) => `${capabilities.type}:${d.code}`)],
+    searchRevInclude: revIncludes(registry, parameters, capabilities.type),
+    searchParam: searchParams(parameters, capabilities.type),
   }));
   return {
     resourceType: 'CapabilityStatement',
@@ -41,11 +73,13 @@ export function buildCapabilityStatement(registry: Registry, baseUrl: string): C
         mode: 'server',
         resource,
         interaction: [...registry.systemInteractions].map((code) => ({ code })),
+        // the parameters every type has (defined on Resource) are the ones a search across types can use
+        searchParam: searchParams(parameters, 'Patient').filter((p) => p.definition?.startsWith('http://hl7.org/fhir/SearchParameter/Resource-')),
       },
     ],
   };
 }
 
 export function capabilities(context: FhirContext): FhirResponse {
-  return { status: 200, body: buildCapabilityStatement(context.registry, context.baseUrl) };
+  return { status: 200, body: buildCapabilityStatement(context.registry, context.searchParameters, context.baseUrl) };
 }

@@ -4,7 +4,8 @@
  */
 import type { StoredVersion } from '../../storage/resource-store';
 import type { FhirContext } from '../fhir-context';
-import { parseMatchCriteria } from '../../search/match-criteria';
+import { parseSearchRequest } from '../../search/parse-search-request';
+import { resolveQuery } from '../search/resolve-query';
 import { FhirError } from '../../errors';
 
 /** Parses `Patient?identifier=...` (an If-None-Exist header or a Bundle entry's ifNoneExist). */
@@ -28,21 +29,25 @@ export function conditionLockName(type: string, query: readonly (readonly [strin
   return `${type}?${[...query].map(([name, value]) => `${name}=${value}`).sort().join('&')}`;
 }
 
-/** The live resources matching a conditional request's criteria, at most `limit`. */
+/**
+ * The live resources (visible to the caller) matching a conditional request's criteria, at most `limit`.
+ * Every parameter must be understood: acting on the matches of a subset could change the wrong resource.
+ */
 export async function findMatches(
   context: FhirContext,
   type: string,
   query: readonly (readonly [string, string])[],
   limit: number,
 ): Promise<StoredVersion[]> {
-  const { criteria, unknown } = parseMatchCriteria(query);
-  if (unknown.length > 0) {
-    throw new FhirError('invalid-search', `Conditional request uses search parameter(s) this server cannot evaluate on ${type}: ${unknown.join(', ')}`, {
-      expression: unknown,
-    });
-  }
-  if (Object.keys(criteria).length === 0) {
-    throw new FhirError('invalid-search', 'A conditional request needs at least one search parameter');
-  }
-  return context.store.find(type, criteria, limit);
+  const parsed = parseSearchRequest(query, [type], {
+    parameters: context.searchParameters,
+    strict: true,
+    defaultCount: limit,
+    maxCount: limit,
+    baseUrl: context.baseUrl,
+  });
+  const criteria = parsed.criteria.get(type) ?? [];
+  if (criteria.length === 0) throw new FhirError('invalid-search', 'A conditional request needs at least one search parameter');
+  const resolved = await resolveQuery(context, type, criteria);
+  return (await context.store.search({ queries: [resolved], sort: [], count: limit })).versions;
 }

@@ -7,21 +7,26 @@
  * Internal fields (tenant, version number, search values) sit beside the resource and never reach a client.
  */
 import { randomUUID } from 'node:crypto';
-import { MongoServerError, type ClientSession, type Collection, type Db, type Document, type Filter, type MongoClient } from 'mongodb';
+import { MongoServerError, type ClientSession, type Collection, type Db, type Filter, type MongoClient } from 'mongodb';
 import type { Resource } from '@medplum/fhirtypes';
 import {
   InvalidCursorError,
   ResourceExistsError,
   type HistoryPage,
   type HistoryQuery,
-  type MatchCriteria,
+  type PageQuery,
+  type ResourceQuery,
   type ResourceStore,
+  type ResultPage,
   type StoredVersion,
   type VersionMethod,
   type WriteResult,
 } from '../resource-store';
-import { extractIndexValues, tokenQueryKey, type IndexValues } from '../../search/index-values';
+import type { IndexValues, Indexer } from '../../search/extract-index-values';
+import { keyPrefix } from '../../search/index-keys';
 import { ensureTypeIndexes, historyCollectionName } from './resource-indexes';
+import { criterionFilter } from './search-filter';
+import { compareEntries, decodePosition, encodePosition, idDirection, keysetFilter, mongoSort, sortFields, valueAt, type SortValue } from './search-paging';
 
 /** A current-version document. */
 interface CurrentDocument {
@@ -47,11 +52,15 @@ function archived(type: string, doc: CurrentDocument): HistoryDocument {
   return { ...fields, _id: `${doc._id}/${doc.version}`, type };
 }
 
-/** Shared by every tenant's store: the connection and which collections already have their indexes. */
+/** Shared by every tenant's store: the connection and how search values are computed on write. */
 export interface MongoStoreContext {
   readonly client: MongoClient;
   readonly db: Db;
+  readonly indexer: Indexer;
 }
+
+/** What search reads of a stored document: everything but the search values other than the sort keys. */
+const SEARCH_PROJECTION = { 'sp.k': 0, 'sp.d': 0, 'sp.n': 0, 'sp.c': 0 } as const;
 
 /** Opens the store of one tenant. */
 export function openResourceStore(context: MongoStoreContext, tenant: string): ResourceStore {
@@ -73,8 +82,9 @@ function toVersion(type: string, doc: CurrentDocument | HistoryDocument): Stored
 
 /** The resource as stored and returned: server-managed id and meta, everything else as the client sent it. */
 function stamp(resource: Resource, id: string, version: number, lastUpdated: Date): Resource {
+  const { resourceType, id: _replaced, meta: _managed, ...content } = resource;
   const meta = { ...(resource.meta ?? {}), versionId: String(version), lastUpdated: lastUpdated.toISOString() };
-  return { ...resource, id, meta } as Resource;
+  return { resourceType, id, meta, ...content } as Resource;
 }
 
 class MongoResourceStore implements ResourceStore {
@@ -114,7 +124,7 @@ class MongoResourceStore implements ResourceStore {
       deleted: stored === null,
       method,
       resource: stored,
-      sp: stored ? extractIndexValues(stored) : {},
+      sp: stored ? this.context.indexer(stored) : {},
     };
   }
 
@@ -270,18 +280,72 @@ class MongoResourceStore implements ResourceStore {
     return collections.map((c) => c.name).filter((name) => /^[A-Z][A-Za-z]+$/.test(name));
   }
 
-  async find(resourceType: string, criteria: MatchCriteria, limit: number): Promise<StoredVersion[]> {
-    const clauses: Document[] = [{ tenant: this.tenant, deleted: false }];
-    if (criteria.ids) clauses.push({ _id: { $in: criteria.ids.map((id) => this.key(id)) } });
-    for (const group of criteria.identifiers ?? []) {
-      clauses.push({ 'sp.identifier': { $in: group.map((token) => tokenQueryKey(token.system, token.code)) } });
-    }
-    for (const range of criteria.lastUpdated ?? []) clauses.push({ lastUpdated: dateCondition(range) });
-    const docs = await this.current(resourceType)
-      .find({ $and: clauses } as Filter<CurrentDocument>, { session: this.session })
+  /** The filter selecting a query's live resources of this tenant. */
+  private filterOf(query: ResourceQuery, now: number): Filter<CurrentDocument> {
+    const clauses = query.criteria.map((criterion) => criterionFilter(criterion, (id) => this.key(id), now));
+    return { $and: [{ tenant: this.tenant, deleted: false }, ...clauses] } as Filter<CurrentDocument>;
+  }
+
+  async search(query: PageQuery): Promise<ResultPage> {
+    const fields = sortFields(query.sort);
+    const idOrder = idDirection(query.sort);
+    const position = query.cursor === undefined ? undefined : decodePosition(query.cursor, fields.length);
+    const backward = position?.direction === 'previous';
+    const now = Date.now();
+    const found = await Promise.all(
+      query.queries.map(async (q) => {
+        await ensureTypeIndexes(this.context.db, q.resourceType);
+        const base = this.filterOf(q, now);
+        const filter = position ? { $and: [base, keysetFilter(fields, idOrder, position, q.resourceType, (id) => this.key(id))] } : base;
+        const docs = await this.current(q.resourceType)
+          .find(filter as Filter<CurrentDocument>, { session: this.session, projection: SEARCH_PROJECTION })
+          .sort(mongoSort(fields, idOrder, backward))
+          .limit(query.count + 1)
+          .toArray();
+        return docs.map((doc) => ({ type: q.resourceType, id: doc.id, doc, values: fields.map(({ field }) => valueAt(doc, field)) }));
+      }),
+    );
+    const merged = found.flat().sort((a, b) => compareEntries(a, b, fields, idOrder, backward));
+    const more = merged.length > query.count;
+    const page = merged.slice(0, query.count);
+    if (backward) page.reverse();
+    const first = page[0];
+    const last = page[page.length - 1];
+    const at = (direction: 'next' | 'previous', entry: { type: string; id: string; values: SortValue[] }): string =>
+      encodePosition({ direction, type: entry.type, id: entry.id, values: entry.values });
+    return {
+      versions: page.map(({ type, doc }) => toVersion(type, doc)),
+      next: last && (backward || more) ? at('next', last) : undefined,
+      previous: first && (backward ? more : position !== undefined) ? at('previous', first) : undefined,
+    };
+  }
+
+  async count(queries: readonly ResourceQuery[], limit?: number): Promise<number> {
+    const now = Date.now();
+    const counts = await Promise.all(
+      queries.map((q) => this.current(q.resourceType).countDocuments(this.filterOf(q, now), { session: this.session, ...(limit !== undefined ? { limit } : {}) })),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  async matchIds(query: ResourceQuery, limit: number): Promise<string[]> {
+    const docs = await this.current(query.resourceType)
+      .find(this.filterOf(query, Date.now()), { session: this.session, projection: { id: 1 } })
       .limit(limit)
       .toArray();
-    return docs.map((doc) => toVersion(resourceType, doc));
+    return docs.map((doc) => doc.id);
+  }
+
+  async matchReferences(query: ResourceQuery, param: string, limit: number): Promise<string[]> {
+    const prefix = keyPrefix(param, 'r');
+    const references = new Set<string>();
+    const cursor = this.current(query.resourceType).find(this.filterOf(query, Date.now()), { session: this.session, projection: { 'sp.k': 1 } });
+    for await (const doc of cursor) {
+      for (const k of doc.sp.k ?? []) if (k.startsWith(prefix)) references.add(k.slice(prefix.length));
+      if (references.size >= limit) break;
+    }
+    await cursor.close();
+    return [...references].slice(0, limit);
   }
 
   async lock(name: string): Promise<void> {
@@ -321,21 +385,6 @@ async function retryConcurrentWrites<T>(attempt: () => Promise<T>): Promise<T> {
     } catch (error) {
       if (!(error instanceof ConcurrentWrite) || i >= WRITE_ATTEMPTS) throw error;
     }
-  }
-}
-
-function dateCondition(range: NonNullable<MatchCriteria['lastUpdated']>[number]): Document {
-  switch (range.prefix) {
-    case 'gt':
-      return { $gt: range.end };
-    case 'ge':
-      return { $gte: range.start };
-    case 'lt':
-      return { $lt: range.start };
-    case 'le':
-      return { $lte: range.end };
-    default:
-      return { $gte: range.start, $lte: range.end };
   }
 }
 

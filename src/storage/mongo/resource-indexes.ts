@@ -27,9 +27,15 @@ export function ensureTypeIndexes(db: Db, resourceType: string): Promise<void> {
 }
 
 async function createIndexes(db: Db, resourceType: string): Promise<void> {
+  // Search values (src/search/extract-index-values.ts): one multikey index serves every equality, prefix and
+  // presence lookup; dates and numbers are bounded by parameter and one end of their interval.
   await db.collection(resourceType).createIndexes([
     { key: { tenant: 1, lastUpdated: 1, _id: 1 }, name: 'tenant_lastUpdated' },
-    { key: { tenant: 1, 'sp.identifier': 1 }, name: 'tenant_identifier' },
+    { key: { tenant: 1, 'sp.k': 1 }, name: 'tenant_keys' },
+    { key: { tenant: 1, 'sp.d.p': 1, 'sp.d.lo': 1 }, name: 'tenant_dates_lo' },
+    { key: { tenant: 1, 'sp.d.p': 1, 'sp.d.hi': 1 }, name: 'tenant_dates_hi' },
+    { key: { tenant: 1, 'sp.n.p': 1, 'sp.n.lo': 1 }, name: 'tenant_numbers' },
+    { key: { tenant: 1, 'sp.c.p': 1, 'sp.c.c0': 1 }, name: 'tenant_composites' },
   ]);
   await db.collection(historyCollectionName(resourceType)).createIndexes([
     { key: { tenant: 1, lastUpdated: -1, _id: -1 }, name: 'tenant_lastUpdated' },

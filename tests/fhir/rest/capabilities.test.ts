@@ -9,6 +9,7 @@ import { startFhirServer, type FhirTestServer } from '../../support/fhir-server'
 import { buildRegistry } from '../../../src/fhir/registry';
 import { buildCapabilityStatement } from '../../../src/fhir/interactions/capabilities';
 import { PUBLISHED_BASE_URL } from '../../../src/cli/write-capability-statement';
+import { baseSearchParameters } from '../../../src/search/search-parameters';
 
 let server: FhirTestServer;
 
@@ -29,15 +30,15 @@ describe('CapabilityStatement', () => {
     const resources = statement.rest?.[0]?.resource ?? [];
     expect(resources).toHaveLength(146);
     const patient = resources.find((r) => r.type === 'Patient');
-    expect(patient?.interaction?.map((i) => i.code).sort()).toEqual(['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'update', 'vread']);
-    expect(statement.rest?.[0]?.interaction?.map((i) => i.code).sort()).toEqual(['batch', 'history-system', 'transaction']);
+    expect(patient?.interaction?.map((i) => i.code).sort()).toEqual(['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'search-type', 'update', 'vread']);
+    expect(statement.rest?.[0]?.interaction?.map((i) => i.code).sort()).toEqual(['batch', 'history-system', 'search-system', 'transaction']);
     expect(statement.implementation?.url).toBe(server.baseUrl);
   });
 
   it('matches the published copy in capability-statement/', async () => {
     const file = path.join(__dirname, '../../../capability-statement/CapabilityStatement.json');
     const published = JSON.parse(await readFile(file, 'utf8')) as CapabilityStatement;
-    const generated = buildCapabilityStatement(buildRegistry({ conditionalDeleteMultiple: false }), PUBLISHED_BASE_URL);
+    const generated = buildCapabilityStatement(buildRegistry({ conditionalDeleteMultiple: false }), baseSearchParameters(), PUBLISHED_BASE_URL);
     expect(published).toEqual(generated);
   });
 });

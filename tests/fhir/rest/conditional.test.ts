@@ -44,9 +44,9 @@ describe('conditional create (If-None-Exist)', () => {
   });
 
   it('rejects a condition with a parameter it cannot evaluate rather than ignore it', async () => {
-    const response = await send('POST', 'Patient', withMrn('cc-x'), { 'if-none-exist': 'family=Nobody' });
+    const response = await send('POST', 'Patient', withMrn('cc-x'), { 'if-none-exist': 'shoe-size=44' });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as OperationOutcome).issue[0]?.diagnostics).toContain('family');
+    expect(((await response.json()) as OperationOutcome).issue[0]).toMatchObject({ diagnostics: "Parameter 'shoe-size' is not a search parameter of Patient", expression: ['shoe-size'] });
   });
 
   it('produces exactly one resource from parallel conditional creates', async () => {

