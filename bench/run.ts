@@ -4,10 +4,12 @@
  */
 import { benchEngine } from './engine-bench';
 import { benchRest } from './rest-bench';
+import { benchSearch } from './search-bench';
 
 const suites: [string, () => Promise<{ metric: string; value: string }[]>][] = [
   ['embedded engine', benchEngine],
   ['FHIR REST', benchRest],
+  ['FHIR search', benchSearch],
 ];
 const only = process.argv[2];
 

@@ -20,10 +20,9 @@ import { baseSearchParameters } from './search/search-parameters';
 
 export const FHIR_MOUNT = '/fhir';
 
-/** How stored versions get their search values: the server's search parameters; references to PUBLIC_URL count as local. */
-export function createSearchIndexer(config: Config): Indexer {
-  const publicOrigin = config.publicUrl?.replace(/\/$/, '');
-  return createIndexer(baseSearchParameters(), { localBaseUrls: publicOrigin ? [`${publicOrigin}${FHIR_MOUNT}`] : [] });
+/** How stored versions get their search values: from the server's search parameters. */
+export function createSearchIndexer(): Indexer {
+  return createIndexer(baseSearchParameters());
 }
 
 export interface AppDependencies {
@@ -52,10 +51,11 @@ export function createApp({ config, database, logger }: AppDependencies): Koa {
       mountPath: FHIR_MOUNT,
       maxBodyBytes: config.maxBodyBytes,
       handle: (request, ctx) => {
+        const baseUrl = `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`;
         const context: FhirContext = {
-          store: database.storeFor(config.defaultTenant),
+          store: database.storeFor(config.defaultTenant, { localBaseUrls: [baseUrl] }),
           registry,
-          baseUrl: `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`,
+          baseUrl,
           settings,
           searchParameters: baseSearchParameters(),
           validate: assertValid,

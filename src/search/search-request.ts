@@ -73,7 +73,22 @@ export interface HasCriterion {
   readonly criterion: ParsedCriterion;
 }
 
-export type ParsedCriterion = Criterion | ChainCriterion | HasCriterion;
+/**
+ * `param=id` without a type (search.html#reference): a reference to the resource with that id of whichever
+ * target type holds it; an id held by resources of several target types is ambiguous and rejected.
+ */
+export interface BareReferenceCriterion {
+  readonly kind: 'bare-reference';
+  /** The parameter as the client named it, for messages. */
+  readonly name: string;
+  readonly param: string;
+  readonly targets: readonly string[];
+  readonly ids: readonly string[];
+  /** Keys of the values given with a type, ORed with the ids. */
+  readonly keys: readonly string[];
+}
+
+export type ParsedCriterion = Criterion | ChainCriterion | HasCriterion | BareReferenceCriterion;
 
 export interface SortRule {
   /** A sortable parameter code, `_id` or `_lastUpdated`. */

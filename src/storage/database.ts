@@ -8,7 +8,7 @@ import type { EmbeddedMongo } from '../embedded-mongo';
 import { startEngineThread } from '../embedded-mongo/engine-thread';
 import { openResourceStore } from './mongo/mongo-resource-store';
 import type { ResourceStore } from './resource-store';
-import type { Indexer } from '../search/extract-index-values';
+import type { Indexer, IndexerOptions } from '../search/extract-index-values';
 
 export interface DatabaseSettings {
   readonly mongodbUri: string | undefined;
@@ -20,8 +20,8 @@ export interface DatabaseSettings {
 export interface Database {
   /** Where the data lives, for the start-up log (credentials removed). */
   readonly description: string;
-  /** Opens the resource store of one tenant. */
-  storeFor(tenant: string): ResourceStore;
+  /** Opens the resource store of one tenant; `options` name the base URLs clients address the server by. */
+  storeFor(tenant: string, options?: IndexerOptions): ResourceStore;
   /** True when the database answers a ping. */
   ping(): Promise<boolean>;
   /** Closes the connection, then stops the embedded engine (which flushes its journal). */
@@ -51,7 +51,7 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger, i
   const db: Db = client.db(settings.dbName);
   return {
     description: engine ? `embedded engine in ${settings.dataDir}` : uri.replace(/\/\/[^@/]*@/, '//***@'),
-    storeFor: (tenant) => openResourceStore({ client, db, indexer }, tenant),
+    storeFor: (tenant, options) => openResourceStore({ client, db, indexer }, tenant, options),
     ping: async () => {
       try {
         await db.command({ ping: 1 });

@@ -48,5 +48,21 @@ async function resolveCriterion(context: FhirContext, resourceType: string, crit
     const prefix = `${resourceType}/`;
     return { kind: 'ids', ids: references.filter((r) => r.startsWith(prefix) && !r.includes('/', prefix.length)).map((r) => r.slice(prefix.length)) };
   }
+  if (criterion.kind === 'bare-reference') {
+    const keys = [...criterion.keys];
+    for (const id of criterion.ids) {
+      const holders: string[] = [];
+      for (const type of criterion.targets) {
+        const query = { resourceType: type, criteria: [{ kind: 'ids' as const, ids: [id] }, ...visibility(context, type)] };
+        if ((await context.store.matchIds(query, 1)).length > 0) holders.push(type);
+      }
+      if (holders.length > 1) {
+        throw new FhirError('invalid-search', `Parameter '${criterion.name}': '${id}' is the id of a ${holders.join(' and a ')}; give Type/${id}`, { expression: [criterion.name] });
+      }
+      // A reference to a resource that is not (or no longer) stored still matches on whichever type it names.
+      keys.push(...(holders.length === 1 ? holders : criterion.targets).map((type) => referenceKey(criterion.param, `${type}/${id}`)));
+    }
+    return { kind: 'keys', keys };
+  }
   return criterion;
 }

@@ -22,7 +22,7 @@ import {
   type VersionMethod,
   type WriteResult,
 } from '../resource-store';
-import type { IndexValues, Indexer } from '../../search/extract-index-values';
+import type { IndexValues, Indexer, IndexerOptions } from '../../search/extract-index-values';
 import { keyPrefix } from '../../search/index-keys';
 import { ensureTypeIndexes, historyCollectionName } from './resource-indexes';
 import { criterionFilter } from './search-filter';
@@ -62,10 +62,13 @@ export interface MongoStoreContext {
 /** What search reads of a stored document: everything but the search values other than the sort keys. */
 const SEARCH_PROJECTION = { 'sp.k': 0, 'sp.d': 0, 'sp.n': 0, 'sp.c': 0 } as const;
 
-/** Opens the store of one tenant. */
-export function openResourceStore(context: MongoStoreContext, tenant: string): ResourceStore {
+/**
+ * Opens the store of one tenant. `options.localBaseUrls` are the FHIR base URLs by which clients address this
+ * server: absolute references starting with one of them are indexed as the `Type/id` they name.
+ */
+export function openResourceStore(context: MongoStoreContext, tenant: string, options: IndexerOptions = {}): ResourceStore {
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(tenant)) throw new Error(`invalid tenant id: ${tenant}`);
-  return new MongoResourceStore(context, tenant, undefined);
+  return new MongoResourceStore(context, tenant, undefined, options);
 }
 
 function toVersion(type: string, doc: CurrentDocument | HistoryDocument): StoredVersion {
@@ -92,6 +95,7 @@ class MongoResourceStore implements ResourceStore {
     private readonly context: MongoStoreContext,
     readonly tenant: string,
     private readonly session: ClientSession | undefined,
+    private readonly indexing: IndexerOptions,
   ) {}
 
   private key(id: string): string {
@@ -124,7 +128,7 @@ class MongoResourceStore implements ResourceStore {
       deleted: stored === null,
       method,
       resource: stored,
-      sp: stored ? this.context.indexer(stored) : {},
+      sp: stored ? this.context.indexer(stored, this.indexing) : {},
     };
   }
 
@@ -360,7 +364,7 @@ class MongoResourceStore implements ResourceStore {
     if (this.session) return work(this);
     return retryConcurrentWrites(() =>
       this.context.client.withSession((session) =>
-        session.withTransaction(() => work(new MongoResourceStore(this.context, this.tenant, session))),
+        session.withTransaction(() => work(new MongoResourceStore(this.context, this.tenant, session, this.indexing))),
       ),
     );
   }

@@ -31,30 +31,38 @@ function approximately(condition: DateCondition, now: number): { start: Date; en
   return { start: new Date(condition.start.getTime() - slack), end: new Date(condition.end.getTime() + slack) };
 }
 
+/** Range conditions as a filter, operators on the same field merged (lo and hi are one field for instants). */
+function bounds(...conditions: [field: string, operator: '$gt' | '$gte' | '$lt' | '$lte', value: Date][]): Document {
+  const filter: Record<string, Record<string, Date>> = {};
+  for (const [field, operator, value] of conditions) filter[field] = { ...filter[field], [operator]: value };
+  return filter;
+}
+
 /** The condition on one stored interval [lo, hi] for a date search value. */
 export function dateIntervalCondition(condition: DateCondition, lo: string, hi: string, now = Date.now()): Document {
   const { start, end } = condition;
+  const within = bounds([lo, '$gte', start], [hi, '$lte', end]);
   switch (condition.prefix) {
     case 'eq':
-      return { [lo]: { $gte: start }, [hi]: { $lte: end } };
+      return within;
     case 'ne':
-      return { $or: [{ [lo]: { $lt: start } }, { [hi]: { $gt: end } }] };
+      return { $or: [bounds([lo, '$lt', start]), bounds([hi, '$gt', end])] };
     case 'gt':
-      return { [hi]: { $gt: end } };
+      return bounds([hi, '$gt', end]);
     case 'lt':
-      return { [lo]: { $lt: start } };
+      return bounds([lo, '$lt', start]);
     case 'ge':
       // above the value, or within it; `hi >= start` holds for both and bounds the index scan
-      return { [hi]: { $gte: start }, $or: [{ [hi]: { $gt: end } }, { [lo]: { $gte: start }, [hi]: { $lte: end } }] };
+      return { ...bounds([hi, '$gte', start]), $or: [bounds([hi, '$gt', end]), within] };
     case 'le':
-      return { [lo]: { $lte: end }, $or: [{ [lo]: { $lt: start } }, { [lo]: { $gte: start }, [hi]: { $lte: end } }] };
+      return { ...bounds([lo, '$lte', end]), $or: [bounds([lo, '$lt', start]), within] };
     case 'sa':
-      return { [lo]: { $gt: end } };
+      return bounds([lo, '$gt', end]);
     case 'eb':
-      return { [hi]: { $lt: start } };
+      return bounds([hi, '$lt', start]);
     case 'ap': {
       const widened = approximately(condition, now);
-      return { [lo]: { $lte: widened.end }, [hi]: { $gte: widened.start } };
+      return bounds([lo, '$lte', widened.end], [hi, '$gte', widened.start]);
     }
   }
 }
