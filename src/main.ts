@@ -12,8 +12,13 @@ import { createApp } from './app';
 async function start(config: Config): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'fhir-interop-server' } });
   const database = await openDatabase(config, logger);
-  const app = createApp({ config, database, logger });
-  const server = http.createServer(app.callback());
+  // The issuer and token audience name the real port (PORT=0 picks one), so the app is built once listening;
+  // until then requests get 503.
+  let handle: http.RequestListener = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  const server = http.createServer((req, res) => handle(req, res));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -21,6 +26,8 @@ async function start(config: Config): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  const app = await createApp({ config, database, logger, origin: config.publicUrl ?? `http://localhost:${port}` });
+  handle = app.callback();
   logger.info({ url: `http://localhost:${port}`, fhirBase: `http://localhost:${port}/fhir`, database: database.description }, 'listening');
 
   let stopping = false;

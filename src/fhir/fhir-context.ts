@@ -2,7 +2,8 @@
  * What an interaction needs besides the request: the tenant's store, the registry, the public base URL, the
  * validator and the paging settings. Built per request by the composition root.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
+import type { Principal } from '../auth/principal';
 import type { ResourceStore } from '../storage/resource-store';
 import type { Registry } from './registry';
 
@@ -14,11 +15,15 @@ export interface FhirSettings {
 }
 
 export interface FhirContext {
+  /** Who is calling (from the bearer token); the store is opened for its tenant. */
+  readonly principal: Principal;
   readonly store: ResourceStore;
   readonly registry: Registry;
   /** Absolute FHIR base URL without a trailing slash, e.g. http://localhost:8080/fhir. */
   readonly baseUrl: string;
   readonly settings: FhirSettings;
+  /** CapabilityStatement.rest.security: how clients obtain tokens (SMART on FHIR). */
+  readonly security?: CapabilityStatementRestSecurity;
   /** Throws a FhirError listing every problem when `resource` is not a valid `expectedType`. */
   validate(resource: unknown, expectedType: string): asserts resource is Resource;
 }

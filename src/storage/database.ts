@@ -19,6 +19,9 @@ export interface DatabaseSettings {
 export interface Database {
   /** Where the data lives, for the start-up log (credentials removed). */
   readonly description: string;
+  /** The driver's client, shared with mongoose for the server's own non-FHIR records (DESIGN.md "Storage"). */
+  readonly mongoClient: MongoClient;
+  readonly dbName: string;
   /** Opens the resource store of one tenant. */
   storeFor(tenant: string): ResourceStore;
   /** True when the database answers a ping. */
@@ -47,6 +50,8 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger): 
   const db: Db = client.db(settings.dbName);
   return {
     description: engine ? `embedded engine in ${settings.dataDir}` : uri.replace(/\/\/[^@/]*@/, '//***@'),
+    mongoClient: client,
+    dbName: settings.dbName,
     storeFor: (tenant) => openResourceStore({ client, db }, tenant),
     ping: async () => {
       try {

@@ -2,7 +2,7 @@
  * capabilities (http.html#capabilities): the CapabilityStatement generated from the registry, so it lists
  * exactly the interactions the router serves. A copy is kept in capability-statement/ and checked by a test.
  */
-import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
 import type { Registry } from '../registry';
 import type { FhirResponse } from '../fhir-request';
 import type { FhirContext } from '../fhir-context';
@@ -11,7 +11,7 @@ import type { FhirContext } from '../fhir-context';
 export const CAPABILITY_DATE = '2026-11-23';
 export const SOFTWARE = { name: 'fhir-interop-server', version: '0.1.0' };
 
-export function buildCapabilityStatement(registry: Registry, baseUrl: string): CapabilityStatement {
+export function buildCapabilityStatement(registry: Registry, baseUrl: string, security?: CapabilityStatementRestSecurity): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = [...registry.types.values()].map((capabilities) => ({
     type: capabilities.type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${capabilities.type}`,
@@ -39,6 +39,7 @@ export function buildCapabilityStatement(registry: Registry, baseUrl: string): C
     rest: [
       {
         mode: 'server',
+        ...(security ? { security } : {}),
         resource,
         interaction: [...registry.systemInteractions].map((code) => ({ code })),
       },
@@ -47,5 +48,5 @@ export function buildCapabilityStatement(registry: Registry, baseUrl: string): C
 }
 
 export function capabilities(context: FhirContext): FhirResponse {
-  return { status: 200, body: buildCapabilityStatement(context.registry, context.baseUrl) };
+  return { status: 200, body: buildCapabilityStatement(context.registry, context.baseUrl, context.security) };
 }
