@@ -26,9 +26,10 @@ async function start(config: Config): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const app = await createApp({ config, database, logger, origin: config.publicUrl ?? `http://localhost:${port}` });
+  const origin = (config.publicUrl ?? `http://localhost:${port}`).replace(/\/$/, '');
+  const app = await createApp({ config, database, logger, origin });
   handle = app.callback();
-  logger.info({ url: `http://localhost:${port}`, fhirBase: `http://localhost:${port}/fhir`, database: database.description }, 'listening');
+  logger.info({ url: origin, fhirBase: `${origin}/fhir`, database: database.description }, 'listening');
 
   let stopping = false;
   const shutdown = (signal: string): void => {
