@@ -11,7 +11,7 @@ import type { ResourceStore } from '../storage/resource-store';
 import type { AccountRecord, AuthRecords, LaunchRecord } from './auth-records';
 import { TOKEN_LIFETIMES } from './authorization-server';
 import type { Persona } from './principal';
-import { parseScope, parseScopes, scopeCovers, splitScopeParameter, type ManagementScope } from './smart-scopes';
+import { CONTEXT_SCOPES, parseScope, parseScopes, scopeCovers, splitScopeParameter, type ManagementScope } from './smart-scopes';
 
 /** How many patients the picker lists (the search issue brings a filtered picker). */
 export const PICKER_LIMIT = 100;
@@ -129,9 +129,9 @@ export async function approveLaunch(deps: ApprovalDependencies, interaction: Int
   }
   const chosen = new Set(decision.scopes);
   const granted = approval.scopes.filter((scope) => chosen.has(scope));
-  const statics = granted.filter((scope) => parseScope(scope).kind !== 'resource');
-  const resources = granted.filter((scope) => parseScope(scope).kind === 'resource' || parseScope(scope).kind === 'management');
-  const staticOnly = statics.filter((scope) => parseScope(scope).kind === 'context');
+  // Management scopes are granted for the FHIR server's audience like resource scopes (authorization-server.ts).
+  const staticOnly = granted.filter((scope) => parseScope(scope).kind === 'context');
+  const resources = granted.filter((scope) => parseScope(scope).kind !== 'context');
 
   const { Grant } = deps.provider;
   const existing = interaction.grantId ? await Grant.find(interaction.grantId) : undefined;
@@ -140,6 +140,12 @@ export async function approveLaunch(deps: ApprovalDependencies, interaction: Int
   const details = interaction.prompt.details as { missingOIDCClaims?: string[] };
   if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
   if (resources.length > 0) grant.addResourceScope(deps.fhirBaseUrl, resources.join(' '));
+  // What was asked for but not granted is recorded as refused, so oidc-provider does not ask again.
+  const refused = splitScopeParameter(interaction.params.scope as string | undefined).filter((scope) => !granted.includes(scope));
+  const refusedStatic = refused.filter((scope) => (CONTEXT_SCOPES as readonly string[]).includes(scope));
+  const refusedResource = refused.filter((scope) => !(CONTEXT_SCOPES as readonly string[]).includes(scope));
+  if (refusedStatic.length > 0) grant.rejectOIDCScope(refusedStatic.join(' '));
+  if (refusedResource.length > 0) grant.rejectResourceScope(deps.fhirBaseUrl, refusedResource.join(' '));
   const grantId = await grant.save();
   const launch = approval.launch;
   await deps.records.grantContexts.replaceOne(

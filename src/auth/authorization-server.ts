@@ -181,8 +181,9 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
         getResourceServerInfo: (ctx, indicator, client) => {
           if (!sameBase(indicator, fhirBaseUrl)) throw new errors.InvalidTarget(`this server issues tokens only for ${fhirBaseUrl}`);
           const { allowedScope, kind } = clientMeta(client);
-          const refresh = ctx.oidc.entities.RefreshToken as { scope?: string } | undefined;
-          const requested = splitScopeParameter([ctx.oidc.params?.scope, refresh?.scope].filter(Boolean).join(' ') as string);
+          // At the token endpoint the scopes come from the code or refresh token being exchanged.
+          const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as { scope?: string } | undefined;
+          const requested = splitScopeParameter([ctx.oidc.params?.scope, source?.scope].filter(Boolean).join(' ') as string);
           const scopes = allowedResourceScopes(errors, requested, allowedScope);
           if (ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials' && scopes.length === 0) {
             throw new errors.InvalidScope('none of the requested scopes is registered for this client', String(ctx.oidc.params?.scope ?? ''));

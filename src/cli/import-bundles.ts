@@ -68,7 +68,7 @@ function describeOutcome(outcome: unknown): string {
 }
 
 async function post(bundle: BundleFile, options: ImportOptions): Promise<{ stored: number; failed: ImportFailure[] }> {
-  const authorization = options.accessToken ? { authorization: `Bearer ${await options.accessToken()}` } : {};
+  const authorization: Record<string, string> = options.accessToken ? { authorization: `Bearer ${await options.accessToken()}` } : {};
   const response = await fetch(options.baseUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', prefer: 'return=minimal', ...authorization, ...options.headers },

@@ -51,6 +51,27 @@ async function readForm(ctx: Context): Promise<URLSearchParams> {
   return new URLSearchParams(String(await readJsonBody(ctx.req, FORM_LIMIT, { raw: true })));
 }
 
+/**
+ * SMART apps ask for offline_access without prompt=consent, and oidc-provider drops offline_access unless consent is
+ * prompted; the approval page is always shown, so consent is requested explicitly (never with prompt=none). A
+ * SMART authorize-post form (authorize-post capability) is handed over as the equivalent GET request.
+ */
+async function prepareAuthorizationRequest(ctx: Context, req: Context['req']): Promise<void> {
+  let params: URLSearchParams;
+  if (ctx.method === 'POST') {
+    const type = ctx.get('content-type').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded') return;
+    params = new URLSearchParams(String(await readJsonBody(ctx.req, FORM_LIMIT, { raw: true })));
+    req.method = 'GET';
+  } else {
+    params = new URLSearchParams(ctx.querystring);
+  }
+  const scopes = (params.get('scope') ?? '').split(' ');
+  const prompts = (params.get('prompt') ?? '').split(' ').filter(Boolean);
+  if (scopes.includes('offline_access') && !prompts.includes('consent') && !prompts.includes('none')) params.set('prompt', [...prompts, 'consent'].join(' '));
+  req.url = `/auth?${params.toString()}`;
+}
+
 export function authorizationRoutes(options: AuthorizationRoutesOptions): Middleware {
   const { server, records, keys, approval } = options;
   const mount = options.mountPath.replace(/\/$/, '');
@@ -176,11 +197,12 @@ export function authorizationRoutes(options: AuthorizationRoutesOptions): Middle
       ctx.body = styleBody;
       return;
     }
-    // SMART authorize-post: oidc-provider reads the form itself.
     const req = ctx.req as typeof ctx.req & { originalUrl?: string };
-    req.originalUrl = req.url;
     req.url = (req.url ?? '/').slice(mount.length) || '/';
     if (!req.url.startsWith('/')) req.url = `/${req.url}`;
+    if (rest === '/auth') await prepareAuthorizationRequest(ctx, req);
+    // oidc-provider finds its mount path (for the URLs it builds) as originalUrl minus url.
+    req.originalUrl = `${mount}${req.url}`;
     ctx.respond = false;
     await callback(ctx.req, ctx.res);
     // The response is written; keep the outer error renderer from treating this as unmatched.
