@@ -13,6 +13,7 @@ import { ASSERTION_ALGORITHMS } from './client-applications';
 import { CONTEXT_SCOPES, MANAGEMENT_SCOPES, parseScope, parseScopes, ScopeSyntaxError, scopeCovers, splitScopeParameter } from './smart-scopes';
 import type { ServerKeys } from './server-keys';
 import type { Persona } from './principal';
+import { renderErrorPage } from './pages';
 
 type OidcModule = typeof import('oidc-provider', { with: { 'resolution-mode': 'import' } });
 
@@ -243,7 +244,6 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
     },
     interactions: { url: (_ctx, interaction) => `/auth/interaction/${interaction.uid}` },
     renderError: async (ctx, out) => {
-      const { renderErrorPage } = await import('./pages.js');
       ctx.type = 'html';
       ctx.body = renderErrorPage(ctx.acceptsLanguages('en', 'es') === 'es' ? 'es' : 'en', String(out.error), out.error_description as string | undefined);
     },
