@@ -30,7 +30,7 @@ async function recordFailure(records: AuthRecords, key: string, limit: number): 
   const entry = await records.loginThrottle.findOneAndUpdate(
     { _id: key },
     { $inc: { failures: 1 }, $setOnInsert: { expiresAt: windowEnd } },
-    { upsert: true, new: true },
+    { upsert: true, returnDocument: 'after' },
   ).lean();
   if (entry && entry.failures >= limit && !entry.lockedUntil) {
     const until = new Date(Date.now() + LOGIN_THROTTLE.lockMinutes * 60_000);
