@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Configuration, KoaContextWithOIDC, default as ProviderType, errors as ErrorsType, AccessToken, ClientCredentials } from 'oidc-provider' with { 'resolution-mode': 'import' };
+import type { Configuration, KoaContextWithOIDC, default as ProviderType, errors as ErrorsType } from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { AuthRecords, GrantContextRecord } from './auth-records';
 import { createOidcAdapter, recordAssertionJti } from './oidc-adapter';
 import { ASSERTION_ALGORITHMS } from './client-applications';
@@ -46,6 +46,17 @@ export type TokenExtra = {
   readonly encounter?: string;
 };
 
+/** What an issued access token says, as oidc-provider stored it (opaque format). */
+export interface IssuedToken {
+  readonly kind: 'AccessToken' | 'ClientCredentials';
+  readonly clientId: string;
+  readonly accountId?: string;
+  readonly scope?: string;
+  /** Expiry, seconds since the epoch. */
+  readonly exp: number;
+  readonly extra?: TokenExtra;
+}
+
 export interface AuthorizationServerOptions {
   readonly records: AuthRecords;
   readonly keys: ServerKeys;
@@ -62,7 +73,7 @@ export interface AuthorizationServer {
   readonly issuer: string;
   readonly fhirBaseUrl: string;
   /** The access token (user or client_credentials) with this value, if it is valid, unexpired and for the FHIR base. */
-  findAccessToken(value: string): Promise<AccessToken | ClientCredentials | undefined>;
+  findAccessToken(value: string): Promise<IssuedToken | undefined>;
 }
 
 let oidcModule: Promise<OidcModule> | undefined;
@@ -274,15 +285,17 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
     }
   });
 
-  async function findAccessToken(value: string): Promise<AccessToken | ClientCredentials | undefined> {
-    if (value.length < 20 || value.length > 200) return undefined;
-    const [user, system] = await Promise.all([provider.AccessToken.find(value), provider.ClientCredentials.find(value)]);
-    const token = user ?? system;
-    if (!token || token.isExpired) return undefined;
-    const audience = token.aud ?? (token as { resourceServer?: { audience?: string } }).resourceServer?.audience;
-    const audiences = Array.isArray(audience) ? audience : [audience];
+  async function findAccessToken(value: string): Promise<IssuedToken | undefined> {
+    if (value.length < 20 || value.length > 200 || !/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
+    // One indexed read: the token is either a user access token or a client_credentials token.
+    const record = await records.oidcState.findOne({ _id: { $in: [`AccessToken:${value}`, `ClientCredentials:${value}`] } }, { payload: 1, expiresAt: 1 }).lean();
+    if (!record || (record.expiresAt && record.expiresAt.getTime() <= Date.now())) return undefined;
+    const payload = JSON.parse(record.payload) as IssuedToken & { aud?: string | string[] };
+    if (payload.kind !== 'AccessToken' && payload.kind !== 'ClientCredentials') return undefined;
+    if (!payload.exp || payload.exp * 1000 <= Date.now()) return undefined;
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     if (!audiences.some((aud) => typeof aud === 'string' && sameBase(aud, fhirBaseUrl))) return undefined;
-    return token;
+    return payload;
   }
 
   return { provider, errors, issuer, fhirBaseUrl, findAccessToken };

@@ -1,7 +1,7 @@
 /**
  * Turns a bearer token into the Principal the rest of the request works with (DESIGN.md "The request path").
- * Tokens are opaque: one indexed read by `_id` per request (two in parallel, user and client_credentials), so a
- * revoked or expired token stops working on the very next request. RFC 6750, SMART App Launch 2.x.
+ * Tokens are opaque: one indexed read by `_id` per request, so a revoked or expired token stops working on the very
+ * next request. RFC 6750, SMART App Launch 2.x.
  */
 import type { AuthorizationServer, TokenExtra } from './authorization-server';
 import type { Persona, Principal, SmartScope } from './principal';
@@ -30,23 +30,23 @@ function parseCached(scope: string): ScopeSet {
 export async function verifyAccessToken(server: AuthorizationServer, value: string): Promise<VerifiedToken | undefined> {
   const token = await server.findAccessToken(value);
   if (!token) return undefined;
-  const extra = (token.extra ?? {}) as TokenExtra;
+  const extra: Partial<TokenExtra> = token.extra ?? {};
   if (!extra.tenant) return undefined;
   const scope = token.scope ?? '';
   const parsed = parseCached(scope);
   const resourceScopes: SmartScope[] = parsed.resource;
-  const isUser = token.kind === 'AccessToken' && 'accountId' in token && typeof token.accountId === 'string';
+  const isUser = token.kind === 'AccessToken' && typeof token.accountId === 'string';
   const principal: Principal = {
     kind: isUser ? 'user' : 'system',
     tenant: extra.tenant,
-    clientId: token.clientId as string,
-    ...(isUser ? { accountId: (token as { accountId: string }).accountId } : {}),
+    clientId: token.clientId,
+    ...(isUser && token.accountId ? { accountId: token.accountId } : {}),
     ...(extra.role ? { role: extra.role as Persona } : {}),
     ...(extra.department ? { department: extra.department } : {}),
     ...(extra.fhirUser ? { fhirUser: extra.fhirUser.slice(server.fhirBaseUrl.length + 1) } : {}),
     scopes: resourceScopes,
     launch: { ...(extra.patient ? { patient: extra.patient } : {}), ...(extra.encounter ? { encounter: extra.encounter } : {}) },
-    expiresAt: new Date((token.exp ?? 0) * 1000),
+    expiresAt: new Date(token.exp * 1000),
   };
   return { principal, scopes: scope.split(' ').filter(Boolean) };
 }
