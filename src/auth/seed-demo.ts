@@ -4,6 +4,7 @@
  * confidential app and a backend-services client whose private key sits in seed/ (demo only). Loaded by
  * `npm start` when the database has no accounts yet, unless SEED_DEMO=false.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
@@ -13,8 +14,10 @@ import { buildClientRecord, type ClientRegistration } from './client-application
 import { hashPassword } from './passwords';
 import type { Persona } from './principal';
 
-export const DEMO_SEED_FILE = path.resolve(__dirname, '../../seed/demo.json');
-export const DEMO_BACKEND_KEY_FILE = path.resolve(__dirname, '../../seed/demo-backend-private-key.jwk.json');
+/** seed/ at the project root, from src/auth (ts-node) or dist/src/auth (npm start). */
+const SEED_DIR = [path.resolve(__dirname, '../../seed'), path.resolve(__dirname, '../../../seed')].find((dir) => existsSync(path.join(dir, 'demo.json'))) ?? path.resolve(__dirname, '../../seed');
+export const DEMO_SEED_FILE = path.join(SEED_DIR, 'demo.json');
+export const DEMO_BACKEND_KEY_FILE = path.join(SEED_DIR, 'demo-backend-private-key.jwk.json');
 
 interface DemoSeed {
   readonly accounts: readonly { username: string; password: string; role: Persona; displayName: string; fhirUser?: string; department?: string; language: Language }[];
