@@ -10,15 +10,20 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { importBundles, listBundleFiles } from '../src/cli/import-bundles';
+import { backendTokenSource, importBundles, listBundleFiles } from '../src/cli/import-bundles';
+import { DEMO_BACKEND_KEY_FILE } from '../src/auth/seed-demo';
+import { readFileSync } from 'node:fs';
 import { fmt, measureThroughput } from './measure';
 
 const SYNTHEA = path.resolve(__dirname, '../../shared/data/synthea-california');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+/** The server runs with the demo seed; the bench authenticates as its backend client. */
+let bearer = '';
 
 function request(url: string, method: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: body ? { 'content-type': 'application/fhir+json' } : {} }, (res) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${bearer}`, ...(body ? { 'content-type': 'application/fhir+json' } : {}) };
+    const req = http.request(url, { method, agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -54,13 +59,15 @@ export async function benchRest(): Promise<{ metric: string; value: string }[]> 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'rest-bench-'));
   const port = await freePort();
   const server = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../src/main.ts')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, MONGODB_URI: '', LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, MONGODB_URI: '', LOG_LEVEL: 'warn', SEED_DEMO: 'true' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => server.on('exit', resolve));
   const base = `http://127.0.0.1:${port}/fhir`;
   try {
     await waitForHealth(`http://127.0.0.1:${port}/healthz`);
+    const accessToken = backendTokenSource(base, 'demo-backend', JSON.parse(readFileSync(DEMO_BACKEND_KEY_FILE, 'utf8')) as Record<string, unknown>);
+    bearer = await accessToken();
     const patient = JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Bench', given: ['Mark'] }], gender: 'female', birthDate: '1980-01-01', identifier: [{ system: 'urn:mrn', value: 'x' }] });
     const ids: string[] = [];
     await measureThroughput(300, 10, async () => request(`${base}/Patient`, 'POST', patient));
@@ -80,7 +87,7 @@ export async function benchRest(): Promise<{ metric: string; value: string }[]> 
     rows.push({ metric: 'update req/s, 10 in flight', value: fmt(update.perSecond, 0) });
     rows.push({ metric: 'update p50 / p99 (ms)', value: `${fmt(update.latency.p50)} / ${fmt(update.latency.p99)}` });
     if (existsSync(SYNTHEA)) {
-      const summary = await importBundles(await listBundleFiles([SYNTHEA]), { baseUrl: base, concurrency: 4 });
+      const summary = await importBundles(await listBundleFiles([SYNTHEA]), { baseUrl: base, concurrency: 4, accessToken });
       rows.push({ metric: `Synthea import resources/s (${summary.resources} resources, ${summary.failures.length} failures)`, value: fmt(summary.resources / summary.seconds, 0) });
     } else {
       rows.push({ metric: 'Synthea import', value: `skipped: ${SYNTHEA} not found` });

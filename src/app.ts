@@ -1,15 +1,20 @@
 /**
  * Composition root: builds the adapters and registers the stages in request order (DESIGN.md "The request
- * path"), so reading this file top to bottom traces a request. Authentication, access policy and audit join
- * the path in later issues, between the request context and the FHIR endpoint.
+ * path"), so reading this file top to bottom traces a request. The access policy and audit join the path in later
+ * issues, between authentication and the FHIR endpoint.
  */
 import Koa from 'koa';
+import mongoose from 'mongoose';
 import type { Logger } from 'pino';
 import type { Config } from './config/settings';
 import type { Database } from './storage/database';
 import { requestContext } from './http/request-context';
 import { renderErrors } from './http/render-errors';
 import { fhirEndpoint } from './http/fhir-endpoint';
+import { authorizationRoutes } from './http/authorization-routes';
+import { adminApi } from './http/admin-api';
+import { smartConfiguration } from './http/smart-configuration';
+import { authenticate } from './http/authenticate';
 import { buildRegistry } from './fhir/registry';
 import { handleFhirRequest } from './fhir/router';
 import type { FhirContext } from './fhir/fhir-context';
@@ -17,8 +22,18 @@ import { assertValid } from './validation/assert-valid';
 import { FhirError } from './errors';
 import { createIndexer, type Indexer } from './search/extract-index-values';
 import { baseSearchParameters } from './search/search-parameters';
+import { openAuthRecords } from './auth/auth-records';
+import { loadServerKeys } from './auth/server-keys';
+import { createAuthorizationServer } from './auth/authorization-server';
+import { buildCapabilitySecurity, buildSmartConfiguration } from './auth/smart-discovery';
+import { seedDemo } from './auth/seed-demo';
 
 export const FHIR_MOUNT = '/fhir';
+export const AUTH_MOUNT = '/auth';
+export const ADMIN_MOUNT = '/admin';
+
+/** The style apps receive as smart_style_url (SMART App Launch 2.x, scopes-and-launch-context.html#styling). */
+const SMART_STYLE = { color_background: '#ffffff', color_error: '#a00000', color_highlight: '#0b4a8b', color_modal_backdrop: '', color_success: '#1e6b30', color_text: '#1a1a1a', dim_border_radius: '4px', dim_font_size: '16px', dim_spacing_size: '16px', font_family_body: 'system-ui, sans-serif', font_family_heading: 'system-ui, sans-serif' };
 
 /** How stored versions get their search values: from the server's search parameters. */
 export function createSearchIndexer(): Indexer {
@@ -29,14 +44,27 @@ export interface AppDependencies {
   readonly config: Config;
   readonly database: Database;
   readonly logger: Logger;
+  /** The origin clients use (PUBLIC_URL, or http://localhost:<port>): the issuer and token audience derive from it. */
+  readonly origin: string;
 }
 
-export function createApp({ config, database, logger }: AppDependencies): Koa {
+export async function createApp({ config, database, logger, origin }: AppDependencies): Promise<Koa> {
   const app = new Koa({ proxy: false });
   const registry = buildRegistry({ conditionalDeleteMultiple: config.conditionalDeleteMultiple });
   // Without PUBLIC_URL, links use the origin the client addressed (fine locally; set PUBLIC_URL behind proxies).
   const publicOrigin = config.publicUrl?.replace(/\/$/, '');
   const settings = { defaultCount: config.defaultCount, maxCount: config.maxCount };
+  const serverOrigin = origin.replace(/\/$/, '');
+  const endpoints = { issuer: `${serverOrigin}${AUTH_MOUNT}`, fhirBaseUrl: `${serverOrigin}${FHIR_MOUNT}` };
+
+  const connection = mongoose.createConnection().setClient(database.mongoClient).useDb(database.dbName, { useCache: true });
+  const records = await openAuthRecords(connection);
+  const keys = await loadServerKeys(records);
+  const server = await createAuthorizationServer({ records, keys, ...endpoints, logger });
+  if (config.seedDemo && (await seedDemo(records, database.storeFor(config.defaultTenant), assertValid))) {
+    logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
+  }
+  const security = buildCapabilitySecurity(endpoints);
 
   app.use(requestContext(logger));
   app.use(renderErrors());
@@ -47,17 +75,34 @@ export function createApp({ config, database, logger }: AppDependencies): Koa {
     ctx.body = { status: 'ok' };
   });
   app.use(
+    authorizationRoutes({
+      mountPath: AUTH_MOUNT,
+      server,
+      records,
+      keys,
+      approval: { records, provider: server.provider, fhirBaseUrl: endpoints.fhirBaseUrl, storeFor: (tenant) => database.storeFor(tenant) },
+      smartStyle: SMART_STYLE,
+    }),
+  );
+  app.use(adminApi({ mountPath: ADMIN_MOUNT, server, records, smartStyleUrl: `${endpoints.issuer}/smart-style.json`, storeFor: (tenant) => database.storeFor(tenant) }));
+  app.use(smartConfiguration({ path: `${FHIR_MOUNT}/.well-known/smart-configuration`, document: buildSmartConfiguration(endpoints) }));
+  app.use(authenticate({ mountPath: FHIR_MOUNT, server, publicPaths: ['/metadata'] }));
+  app.use(
     fhirEndpoint({
       mountPath: FHIR_MOUNT,
       maxBodyBytes: config.maxBodyBytes,
       handle: (request, ctx) => {
         const baseUrl = `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`;
+        // authenticate leaves only GET /metadata without a principal; it reads no stored data.
+        const principal = ctx.state.principal ?? { kind: 'system', tenant: config.defaultTenant, clientId: '', scopes: [], launch: {}, expiresAt: new Date(0) };
         const context: FhirContext = {
-          store: database.storeFor(config.defaultTenant, { localBaseUrls: [baseUrl] }),
+          principal,
+          store: database.storeFor(principal.tenant, { localBaseUrls: [...new Set([baseUrl, endpoints.fhirBaseUrl])] }),
           registry,
           baseUrl,
           settings,
           searchParameters: baseSearchParameters(),
+          security,
           validate: assertValid,
         };
         return handleFhirRequest(request, context);

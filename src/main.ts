@@ -12,8 +12,13 @@ import { createApp, createSearchIndexer } from './app';
 async function start(config: Config): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'fhir-interop-server' } });
   const database = await openDatabase(config, logger, createSearchIndexer());
-  const app = createApp({ config, database, logger });
-  const server = http.createServer(app.callback());
+  // The issuer and token audience name the real port (PORT=0 picks one), so the app is built once listening;
+  // until then requests get 503.
+  let handle: http.RequestListener = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  const server = http.createServer((req, res) => handle(req, res));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -21,7 +26,10 @@ async function start(config: Config): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ url: `http://localhost:${port}`, fhirBase: `http://localhost:${port}/fhir`, database: database.description }, 'listening');
+  const origin = (config.publicUrl ?? `http://localhost:${port}`).replace(/\/$/, '');
+  const app = await createApp({ config, database, logger, origin });
+  handle = app.callback();
+  logger.info({ url: origin, fhirBase: `${origin}/fhir`, database: database.description }, 'listening');
 
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -2,15 +2,20 @@
  * `npm run import -- <files or folders>`: posts FHIR batch/transaction Bundles to a running server, batches
  * first (shared Organizations, Practitioners... that patient bundles reference conditionally), then the rest
  * with a few in flight. Shows a progress bar on stderr and ends with a summary and every failure's reason.
+ * Authenticates with a given access token, or as a Backend Services client (client id + private JWK file),
+ * renewing its token as it expires.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { discoverTokenEndpoint, requestBackendToken } from '../auth/client-assertion';
 
 export interface ImportOptions {
   /** FHIR base URL, e.g. http://localhost:8080/fhir. */
   readonly baseUrl: string;
-  /** Extra request headers (e.g. Authorization). */
+  /** Extra request headers. */
   readonly headers?: Record<string, string>;
+  /** A current access token, asked for before each request. */
+  readonly accessToken?: () => Promise<string>;
   /** Bundles posted at the same time after the batches. */
   readonly concurrency?: number;
   readonly onProgress?: (done: number, total: number, resources: number) => void;
@@ -63,9 +68,10 @@ function describeOutcome(outcome: unknown): string {
 }
 
 async function post(bundle: BundleFile, options: ImportOptions): Promise<{ stored: number; failed: ImportFailure[] }> {
+  const authorization: Record<string, string> = options.accessToken ? { authorization: `Bearer ${await options.accessToken()}` } : {};
   const response = await fetch(options.baseUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', prefer: 'return=minimal', ...options.headers },
+    headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', prefer: 'return=minimal', ...authorization, ...options.headers },
     body: bundle.text,
   });
   const body = (await response.json().catch(() => undefined)) as { entry?: { response?: { status?: string; outcome?: unknown } }[] } | undefined;
@@ -116,20 +122,43 @@ function progressBar(done: number, total: number, resources: number): void {
   process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} bundles, ${resources} resources`);
 }
 
+/**
+ * A token source for `baseUrl`: FHIR_TOKEN as is, or client_credentials as FHIR_CLIENT_ID with the private JWK in
+ * FHIR_PRIVATE_KEY_FILE (the token endpoint comes from SMART discovery), renewed a minute before it expires.
+ */
+export function backendTokenSource(baseUrl: string, clientId: string, privateJwk: Record<string, unknown>, scope = 'system/*.cruds'): () => Promise<string> {
+  let current: { value: string; renewAt: number } | undefined;
+  let tokenUrl: string | undefined;
+  return async () => {
+    if (!current || Date.now() >= current.renewAt) {
+      tokenUrl ??= await discoverTokenEndpoint(baseUrl);
+      const token = await requestBackendToken({ clientId, privateJwk, tokenUrl, scope });
+      current = { value: token.access_token, renewAt: Date.now() + Math.max(10, token.expires_in - 60) * 1000 };
+    }
+    return current.value;
+  };
+}
+
+function option(argv: string[], name: string): string | undefined {
+  return argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
 async function main(argv: string[]): Promise<number> {
   const inputs = argv.filter((arg) => !arg.startsWith('--'));
-  const server = argv.find((arg) => arg.startsWith('--server='))?.slice('--server='.length) ?? process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir';
-  const token = process.env.FHIR_TOKEN;
-  if (inputs.length === 0) {
-    process.stderr.write('usage: npm run import -- [--server=http://localhost:8080/fhir] <bundle files or folders>\n');
+  const server = (option(argv, 'server') ?? process.env.FHIR_BASE_URL ?? 'http://localhost:8080/fhir').replace(/\/$/, '');
+  const token = option(argv, 'token') ?? process.env.FHIR_TOKEN;
+  const clientId = option(argv, 'client-id') ?? process.env.FHIR_CLIENT_ID;
+  const keyFile = option(argv, 'private-key') ?? process.env.FHIR_PRIVATE_KEY_FILE;
+  if (inputs.length === 0 || (!token && !(clientId && keyFile))) {
+    process.stderr.write(
+      'usage: npm run import -- [--server=http://localhost:8080/fhir] (--token=<access token> | --client-id=<id> --private-key=<private JWK file>) <bundle files or folders>\n' +
+        '  (or FHIR_TOKEN, or FHIR_CLIENT_ID and FHIR_PRIVATE_KEY_FILE, in the environment)\n',
+    );
     return 2;
   }
+  const accessToken = token ? async () => token : backendTokenSource(server, clientId as string, JSON.parse(await readFile(keyFile as string, 'utf8')) as Record<string, unknown>);
   const files = await listBundleFiles(inputs);
-  const summary = await importBundles(files, {
-    baseUrl: server.replace(/\/$/, ''),
-    headers: token ? { authorization: `Bearer ${token}` } : undefined,
-    onProgress: progressBar,
-  });
+  const summary = await importBundles(files, { baseUrl: server, accessToken, onProgress: progressBar });
   process.stderr.write('\n');
   const rate = summary.resources / Math.max(summary.seconds, 0.001);
   process.stdout.write(`Imported ${summary.resources} resources from ${summary.bundles} bundles in ${summary.seconds.toFixed(1)} s (${rate.toFixed(0)} resources/s); ${summary.failures.length} failures\n`);

@@ -7,12 +7,19 @@ import path from 'node:path';
 import { buildRegistry } from '../fhir/registry';
 import { buildCapabilityStatement } from '../fhir/interactions/capabilities';
 import { baseSearchParameters } from '../search/search-parameters';
+import { buildCapabilitySecurity } from '../auth/smart-discovery';
 
 /** The base URL written into the published copy (the default local address). */
 export const PUBLISHED_BASE_URL = 'http://localhost:8080/fhir';
 
+/** The published statement: the registry's interactions and the SMART endpoints of the default local address. */
+export function buildPublishedStatement() {
+  const security = buildCapabilitySecurity({ issuer: 'http://localhost:8080/auth', fhirBaseUrl: PUBLISHED_BASE_URL });
+  return buildCapabilityStatement(buildRegistry({ conditionalDeleteMultiple: false }), baseSearchParameters(), PUBLISHED_BASE_URL, security);
+}
+
 async function main(): Promise<void> {
-  const statement = buildCapabilityStatement(buildRegistry({ conditionalDeleteMultiple: false }), baseSearchParameters(), PUBLISHED_BASE_URL);
+  const statement = buildPublishedStatement();
   const file = path.resolve(__dirname, '../../capability-statement/CapabilityStatement.json');
   await writeFile(file, `${JSON.stringify(statement, null, 2)}\n`);
   process.stdout.write(`wrote ${file}\n`);

@@ -29,7 +29,8 @@ export const SETTINGS = {
   defaultCount: { env: 'DEFAULT_PAGE_SIZE', kind: 'integer', default: '20', min: 1, doc: 'Entries per page when a client gives no _count.' },
   maxCount: { env: 'MAX_PAGE_SIZE', kind: 'integer', default: '1000', min: 1, doc: 'Largest _count honoured; larger values are reduced to it.' },
   conditionalDeleteMultiple: { env: 'CONDITIONAL_DELETE_MULTIPLE', kind: 'boolean', default: 'false', doc: 'Let a conditional delete remove every match (otherwise several matches are 412).' },
-  defaultTenant: { env: 'DEFAULT_TENANT', kind: 'string', default: 'default', doc: 'Organization (tenant) that requests belong to until authentication assigns one.' },
+  defaultTenant: { env: 'DEFAULT_TENANT', kind: 'string', default: 'default', doc: 'Organization (tenant) of the demo seed; every request\'s tenant comes from its access token.' },
+  seedDemo: { env: 'SEED_DEMO', kind: 'boolean', default: 'true', doc: 'Load the demo organization, accounts and apps of seed/demo.json into an empty database at start.' },
 } as const satisfies Record<string, SettingSpec>;
 
 type Settings = typeof SETTINGS;

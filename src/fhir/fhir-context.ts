@@ -2,7 +2,8 @@
  * What an interaction needs besides the request: the tenant's store, the registry, the public base URL, the
  * validator and the paging settings. Built per request by the composition root.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
+import type { Principal } from '../auth/principal';
 import type { ResourceStore } from '../storage/resource-store';
 import type { Criterion } from '../search/search-request';
 import type { SearchParameterRegistry } from '../search/search-parameters';
@@ -16,6 +17,8 @@ export interface FhirSettings {
 }
 
 export interface FhirContext {
+  /** Who is calling (from the bearer token); the store is opened for its tenant. */
+  readonly principal: Principal;
   readonly store: ResourceStore;
   readonly registry: Registry;
   /** Absolute FHIR base URL without a trailing slash, e.g. http://localhost:8080/fhir. */
@@ -28,6 +31,8 @@ export interface FhirContext {
    * Hiding happens in the query, before paging and totals, so what is hidden cannot be inferred (DESIGN.md example 7).
    */
   readonly readFilter?: (resourceType: string) => readonly Criterion[] | 'none';
+  /** CapabilityStatement.rest.security: how clients obtain tokens (SMART on FHIR). */
+  readonly security?: CapabilityStatementRestSecurity;
   /** Throws a FhirError listing every problem when `resource` is not a valid `expectedType`. */
   validate(resource: unknown, expectedType: string): asserts resource is Resource;
 }

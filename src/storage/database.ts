@@ -20,6 +20,9 @@ export interface DatabaseSettings {
 export interface Database {
   /** Where the data lives, for the start-up log (credentials removed). */
   readonly description: string;
+  /** The driver's client, shared with mongoose for the server's own non-FHIR records (DESIGN.md "Storage"). */
+  readonly mongoClient: MongoClient;
+  readonly dbName: string;
   /** Opens the resource store of one tenant; `options` name the base URLs clients address the server by. */
   storeFor(tenant: string, options?: IndexerOptions): ResourceStore;
   /** True when the database answers a ping. */
@@ -51,6 +54,8 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger, i
   const db: Db = client.db(settings.dbName);
   return {
     description: engine ? `embedded engine in ${settings.dataDir}` : uri.replace(/\/\/[^@/]*@/, '//***@'),
+    mongoClient: client,
+    dbName: settings.dbName,
     storeFor: (tenant, options) => openResourceStore({ client, db, indexer }, tenant, options),
     ping: async () => {
       try {

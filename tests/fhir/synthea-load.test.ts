@@ -42,7 +42,7 @@ describeWithData('Synthea California load', () => {
   it('loads every bundle, resolves every reference, and re-loading the shared batches adds nothing', async () => {
     const files = await listBundleFiles([DATA]);
     expect(files.length).toBe(88);
-    const summary = await importBundles(files, { baseUrl: server.baseUrl, concurrency: 4 });
+    const summary = await importBundles(files, { baseUrl: server.baseUrl, concurrency: 4, accessToken: () => server.accessToken() });
     expect(summary.failures).toEqual([]);
     const entries = (await Promise.all(files.map(async (file) => (JSON.parse(await readFile(file, 'utf8')) as Bundle).entry?.length ?? 0))).reduce((a, b) => a + b, 0);
     expect(summary.resources).toBe(entries);
@@ -70,7 +70,7 @@ describeWithData('Synthea California load', () => {
     expect([...conditional].sort()).toEqual(['Location', 'Organization', 'Practitioner']);
     const count = async () => Promise.all([...conditional].map((type) => db.collection(type).countDocuments({ deleted: false })));
     const before = await count();
-    const again = await importBundles(batches, { baseUrl: server.baseUrl });
+    const again = await importBundles(batches, { baseUrl: server.baseUrl, accessToken: () => server.accessToken() });
     expect(again.failures).toEqual([]);
     expect(await count()).toEqual(before);
   }, 600_000);

@@ -1,12 +1,17 @@
 /**
- * The process as operators run it (`npm start`): listens with the embedded engine under DATA_DIR, finishes an
- * in-flight request on SIGTERM, exits 0, and a restart on the same DATA_DIR serves what was written.
+ * The process as operators run it (`npm start`): listens with the embedded engine under DATA_DIR, loads the demo
+ * seed, finishes an in-flight request on SIGTERM, exits 0, and a restart on the same DATA_DIR serves what was
+ * written to the same access token (tokens, like all authorization state, survive the restart).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { requestBackendToken } from '../../src/auth/client-assertion';
+import { DEMO_BACKEND_KEY_FILE } from '../../src/auth/seed-demo';
 
 const MAIN = path.join(__dirname, '../../src/main.ts');
 
@@ -16,9 +21,19 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-async function startServer(dataDir: string): Promise<Running> {
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Both runs use one port: the issuer and the tokens' audience name it. */
+async function startServer(dataDir: string, port: number): Promise<Running> {
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, MONGODB_URI: '', LOG_LEVEL: 'info' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, MONGODB_URI: '', LOG_LEVEL: 'info', SEED_DEMO: 'true' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -27,7 +42,7 @@ async function startServer(dataDir: string): Promise<Running> {
     child.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       for (const line of buffered.split('\n')) {
-        if (line.includes('"msg":"listening"')) resolve((JSON.parse(line) as { url: string }).url);
+        if (line.includes('"msg":"listening"')) resolve(`http://127.0.0.1:${port}`);
       }
     });
     child.on('exit', () => reject(new Error('server exited before listening')));
@@ -47,11 +62,15 @@ afterAll(async () => {
 
 describe('process lifecycle', () => {
   it('finishes an in-flight request on SIGTERM, exits 0, and keeps the data across a restart', async () => {
-    const first = await startServer(dataDir);
+    const port = await freePort();
+    const first = await startServer(dataDir, port);
+    const privateJwk = JSON.parse(await readFile(DEMO_BACKEND_KEY_FILE, 'utf8')) as Record<string, unknown>;
+    const token = await requestBackendToken({ clientId: 'demo-backend', privateJwk, tokenUrl: `${first.origin}/auth/token`, scope: 'system/*.cruds' });
+    const authorization = `Bearer ${token.access_token}`;
     const body = JSON.stringify({ resourceType: 'Patient', id: 'survivor', name: [{ family: 'Durable' }] });
     const url = new URL(`${first.origin}/fhir/Patient/survivor`);
     const response = new Promise<number>((resolve, reject) => {
-      const request = http.request(url, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const request = http.request(url, { method: 'PUT', headers: { authorization, 'content-type': 'application/fhir+json', 'content-length': Buffer.byteLength(body) } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
@@ -65,8 +84,8 @@ describe('process lifecycle', () => {
     expect(await response).toBe(201);
     expect(await first.exited).toBe(0);
 
-    const second = await startServer(dataDir);
-    const read = await fetch(`${second.origin}/fhir/Patient/survivor`);
+    const second = await startServer(dataDir, port);
+    const read = await fetch(`${second.origin}/fhir/Patient/survivor`, { headers: { authorization } });
     expect(read.status).toBe(200);
     expect(((await read.json()) as { name: { family: string }[] }).name[0]?.family).toBe('Durable');
     second.child.kill('SIGTERM');

@@ -2,7 +2,7 @@
  * capabilities (http.html#capabilities): the CapabilityStatement generated from the registry, so it lists
  * exactly the interactions the router serves. A copy is kept in capability-statement/ and checked by a test.
  */
-import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam } from '@medplum/fhirtypes';
+import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam, CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
 import type { Registry } from '../registry';
 import type { FhirResponse } from '../fhir-request';
 import type { FhirContext } from '../fhir-context';
@@ -40,7 +40,7 @@ function revIncludes(registry: Registry, parameters: SearchParameterRegistry, ty
   );
 }
 
-export function buildCapabilityStatement(registry: Registry, parameters: SearchParameterRegistry, baseUrl: string): CapabilityStatement {
+export function buildCapabilityStatement(registry: Registry, parameters: SearchParameterRegistry, baseUrl: string, security?: CapabilityStatementRestSecurity): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = [...registry.types.values()].map((capabilities) => ({
     type: capabilities.type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${capabilities.type}`,
@@ -71,6 +71,7 @@ export function buildCapabilityStatement(registry: Registry, parameters: SearchP
     rest: [
       {
         mode: 'server',
+        ...(security ? { security } : {}),
         resource,
         interaction: [...registry.systemInteractions].map((code) => ({ code })),
         // the parameters every type has (defined on Resource) are the ones a search across types can use
@@ -81,5 +82,5 @@ export function buildCapabilityStatement(registry: Registry, parameters: SearchP
 }
 
 export function capabilities(context: FhirContext): FhirResponse {
-  return { status: 200, body: buildCapabilityStatement(context.registry, context.searchParameters, context.baseUrl) };
+  return { status: 200, body: buildCapabilityStatement(context.registry, context.searchParameters, context.baseUrl, context.security) };
 }

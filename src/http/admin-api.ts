@@ -1,0 +1,183 @@
+/**
+ * The management API of the authorization server (JSON, bearer-authenticated like the FHIR API):
+ * `POST /admin/clients` registers a client application (scope `admin:clients`, held by system and organization
+ * administrators; errors after RFC 7591 section 3.2.2), `GET /admin/clients` lists the organization's
+ * applications without secrets, and `POST /admin/launches` creates an EHR launch (scope `ehr:launch`) whose
+ * `launch` value an app trades for its patient and encounter context (SMART App Launch 2.x, app-launch.html).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
+import type { AuthRecords, ClientApplicationRecord, LaunchRecord } from '../auth/auth-records';
+import type { AuthorizationServer } from '../auth/authorization-server';
+import { buildClientRecord, ClientMetadataError } from '../auth/client-applications';
+import { verifyAccessToken, type VerifiedToken } from '../auth/verify-access-token';
+import type { ResourceStore } from '../storage/resource-store';
+import { readJsonBody } from './read-json-body';
+import { FhirError } from '../errors';
+
+/** How long a launch value can be used. */
+export const LAUNCH_LIFETIME_SECONDS = 600;
+
+export interface AdminApiOptions {
+  readonly mountPath: string;
+  readonly server: AuthorizationServer;
+  readonly records: AuthRecords;
+  readonly smartStyleUrl: string;
+  storeFor(tenant: string): ResourceStore;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    description: string,
+  ) {
+    super(description);
+  }
+}
+
+function send(ctx: Context, status: number, body: unknown): void {
+  ctx.status = status;
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify(body);
+}
+
+function publicView(client: ClientApplicationRecord): Record<string, unknown> {
+  return {
+    client_id: client._id,
+    client_name: client.name,
+    kind: client.kind,
+    redirect_uris: client.redirectUris,
+    scope: client.scope,
+    tenant: client.tenant,
+    ...(client.launchUrl ? { launch_url: client.launchUrl } : {}),
+    ...(client.jwks ? { jwks: client.jwks } : {}),
+    ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
+  };
+}
+
+async function readBody(ctx: Context): Promise<Record<string, unknown>> {
+  if ((ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase() !== 'application/json') throw new ApiError(415, 'invalid_request', 'send application/json');
+  let body: unknown;
+  try {
+    body = await readJsonBody(ctx.req, 256 * 1024);
+  } catch (error) {
+    if (error instanceof FhirError) throw new ApiError(error.status, 'invalid_request', error.message);
+    throw error;
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'invalid_request', 'the body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+export function adminApi(options: AdminApiOptions): Middleware {
+  const mount = options.mountPath.replace(/\/$/, '');
+  const { records } = options;
+
+  async function authorize(ctx: Context, scope: string): Promise<VerifiedToken> {
+    const header = ctx.get('authorization');
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    const realm = `realm="${options.server.issuer.replace(/\/auth$/, '')}${mount}"`;
+    if (!match?.[1]) {
+      ctx.set('WWW-Authenticate', header ? `Bearer ${realm}, error="invalid_request"` : `Bearer ${realm}`);
+      throw new ApiError(401, header ? 'invalid_request' : 'unauthorized', 'a bearer access token is required');
+    }
+    const verified = await verifyAccessToken(options.server, match[1]);
+    if (!verified) {
+      ctx.set('WWW-Authenticate', `Bearer ${realm}, error="invalid_token", error_description="the access token is unknown, expired or revoked"`);
+      throw new ApiError(401, 'invalid_token', 'the access token is unknown, expired or revoked');
+    }
+    if (!verified.scopes.includes(scope)) {
+      ctx.set('WWW-Authenticate', `Bearer ${realm}, error="insufficient_scope", scope="${scope}"`);
+      throw new ApiError(403, 'insufficient_scope', `this operation needs the scope ${scope}`);
+    }
+    return verified;
+  }
+
+  async function registerClient(ctx: Context): Promise<void> {
+    const { principal } = await authorize(ctx, 'admin:clients');
+    const body = await readBody(ctx);
+    let tenant = principal.tenant;
+    if (body.tenant !== undefined) {
+      if (principal.role !== 'system-admin') throw new ApiError(403, 'access_denied', 'only system administrators register applications for another organization');
+      if (typeof body.tenant !== 'string' || body.tenant === '') throw new ApiError(400, 'invalid_client_metadata', 'tenant must be a non-empty string');
+      tenant = body.tenant;
+    }
+    const { client_id: _ignored, client_secret: _secret, ...registration } = body;
+    const { record, secret } = buildClientRecord(registration, tenant, principal.accountId ?? principal.clientId);
+    await records.clients.create(record);
+    send(ctx, 201, { ...publicView(record), ...(secret ? { client_secret: secret } : {}) });
+  }
+
+  async function listClients(ctx: Context): Promise<void> {
+    const { principal } = await authorize(ctx, 'admin:clients');
+    const clients = await records.clients.find({ tenant: principal.tenant }).sort({ createdAt: 1 }).lean();
+    send(ctx, 200, { clients: clients.map(publicView) });
+  }
+
+  async function createLaunch(ctx: Context): Promise<void> {
+    const { principal } = await authorize(ctx, 'ehr:launch');
+    const body = await readBody(ctx);
+    if (typeof body.client_id !== 'string') throw new ApiError(400, 'invalid_request', 'client_id is required');
+    const client = await records.clients.findById(body.client_id).lean();
+    if (!client || client.tenant !== principal.tenant || client.kind === 'backend') throw new ApiError(404, 'invalid_request', `no SMART app ${body.client_id} is registered for your organization`);
+    let accountId = principal.accountId;
+    if (principal.kind === 'system') {
+      // The platform acting for a staff member names them.
+      if (typeof body.account !== 'string') throw new ApiError(400, 'invalid_request', 'account (the username the launch is for) is required with a system token');
+      const account = await records.accounts.findOne({ username: body.account.toLowerCase(), tenant: principal.tenant }).lean();
+      if (!account || account.role === 'patient') throw new ApiError(404, 'invalid_request', `no staff account ${body.account} in your organization`);
+      accountId = account._id;
+    } else if (principal.role === 'patient') {
+      throw new ApiError(403, 'access_denied', 'EHR launches are created by staff');
+    }
+    const store = options.storeFor(principal.tenant);
+    if (typeof body.patient !== 'string') throw new ApiError(400, 'invalid_request', 'patient (a Patient id) is required');
+    const patient = await store.read('Patient', body.patient);
+    if (!patient || patient.deleted) throw new ApiError(404, 'invalid_request', `Patient/${body.patient} does not exist`);
+    if (body.encounter !== undefined) {
+      if (typeof body.encounter !== 'string') throw new ApiError(400, 'invalid_request', 'encounter must be an Encounter id');
+      const encounter = await store.read('Encounter', body.encounter);
+      if (!encounter || encounter.deleted) throw new ApiError(404, 'invalid_request', `Encounter/${body.encounter} does not exist`);
+    }
+    if (body.need_patient_banner !== undefined && typeof body.need_patient_banner !== 'boolean') throw new ApiError(400, 'invalid_request', 'need_patient_banner must be true or false');
+    const launch: LaunchRecord = {
+      _id: randomBytes(24).toString('base64url'),
+      clientId: client._id,
+      tenant: principal.tenant,
+      accountId: accountId as string,
+      createdBy: principal.accountId ?? principal.clientId,
+      patient: body.patient,
+      ...(typeof body.encounter === 'string' ? { encounter: body.encounter } : {}),
+      needPatientBanner: body.need_patient_banner !== false,
+      smartStyleUrl: options.smartStyleUrl,
+      expiresAt: new Date(Date.now() + LAUNCH_LIFETIME_SECONDS * 1000),
+    };
+    await records.launches.create(launch);
+    const fhirBase = options.server.fhirBaseUrl;
+    const launchUrl = client.launchUrl ? `${client.launchUrl}${client.launchUrl.includes('?') ? '&' : '?'}${new URLSearchParams({ iss: fhirBase, launch: launch._id })}` : undefined;
+    send(ctx, 201, { launch: launch._id, iss: fhirBase, expires_in: LAUNCH_LIFETIME_SECONDS, ...(launchUrl ? { launch_url: launchUrl } : {}) });
+  }
+
+  const routes: Record<string, Partial<Record<string, (ctx: Context) => Promise<void>>>> = {
+    '/clients': { POST: registerClient, GET: listClients },
+    '/launches': { POST: createLaunch },
+  };
+
+  return async (ctx, next) => {
+    if (!ctx.path.startsWith(`${mount}/`)) return next();
+    const route = routes[ctx.path.slice(mount.length).replace(/\/$/, '')];
+    try {
+      if (!route) throw new ApiError(404, 'not_found', `no endpoint at ${ctx.path}`);
+      const handler = route[ctx.method];
+      if (!handler) {
+        ctx.set('Allow', Object.keys(route).join(', '));
+        throw new ApiError(405, 'invalid_request', `${ctx.method} is not allowed here`);
+      }
+      await handler(ctx);
+    } catch (error) {
+      if (error instanceof ApiError) return send(ctx, error.status, { error: error.error, error_description: error.message });
+      if (error instanceof ClientMetadataError) return send(ctx, 400, { error: error.error, error_description: error.message });
+      throw error;
+    }
+  };
+}
