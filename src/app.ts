@@ -3,6 +3,7 @@
  * path"), so reading this file top to bottom traces a request. The access policy and audit join the path in later
  * issues, between authentication and the FHIR endpoint.
  */
+import type { Server } from 'node:http';
 import Koa from 'koa';
 import mongoose from 'mongoose';
 import type { Logger } from 'pino';
@@ -27,6 +28,8 @@ import { loadServerKeys } from './auth/server-keys';
 import { createAuthorizationServer } from './auth/authorization-server';
 import { buildCapabilitySecurity, buildSmartConfiguration } from './auth/smart-discovery';
 import { seedDemo } from './auth/seed-demo';
+import { createAccessControl } from './access/access-policy';
+import { smartScopesRule } from './access/rules/smart-scopes';
 
 export const FHIR_MOUNT = '/fhir';
 export const AUTH_MOUNT = '/auth';
@@ -38,6 +41,15 @@ const SMART_STYLE = { color_background: '#ffffff', color_error: '#a00000', color
 /** How stored versions get their search values: from the server's search parameters. */
 export function createSearchIndexer(): Indexer {
   return createIndexer(baseSearchParameters());
+}
+
+/**
+ * Idle keep-alive connections are kept longer than load balancers' and HTTP clients' usual idle limits (60 s),
+ * so that the client side closes them first and never sends a request into a socket the server is closing.
+ */
+export function configureKeepAlive(server: Server): void {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 }
 
 export interface AppDependencies {
@@ -65,6 +77,7 @@ export async function createApp({ config, database, logger, origin }: AppDepende
     logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
   }
   const security = buildCapabilitySecurity(endpoints);
+  const accessRules = [smartScopesRule(baseSearchParameters())];
 
   app.use(requestContext(logger));
   app.use(renderErrors());
@@ -95,9 +108,11 @@ export async function createApp({ config, database, logger, origin }: AppDepende
         const baseUrl = `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`;
         // authenticate leaves only GET /metadata without a principal; it reads no stored data.
         const principal = ctx.state.principal ?? { kind: 'system', tenant: config.defaultTenant, clientId: '', scopes: [], launch: {}, expiresAt: new Date(0) };
+        const store = database.storeFor(principal.tenant, { localBaseUrls: [...new Set([baseUrl, endpoints.fhirBaseUrl])] });
         const context: FhirContext = {
           principal,
-          store: database.storeFor(principal.tenant, { localBaseUrls: [...new Set([baseUrl, endpoints.fhirBaseUrl])] }),
+          store,
+          access: createAccessControl(principal, accessRules, store),
           registry,
           baseUrl,
           settings,

@@ -7,7 +7,7 @@ import http from 'node:http';
 import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config/settings';
 import { openDatabase } from './storage/database';
-import { createApp, createSearchIndexer } from './app';
+import { configureKeepAlive, createApp, createSearchIndexer } from './app';
 
 async function start(config: Config): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'fhir-interop-server' } });
@@ -19,7 +19,7 @@ async function start(config: Config): Promise<void> {
     res.end();
   };
   const server = http.createServer((req, res) => handle(req, res));
-  server.keepAliveTimeout = 5000;
+  configureKeepAlive(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);

@@ -5,7 +5,7 @@
 import type { CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
 import type { Principal } from '../auth/principal';
 import type { ResourceStore } from '../storage/resource-store';
-import type { Criterion } from '../search/search-request';
+import type { AccessControl } from '../access/access-policy';
 import type { SearchParameterRegistry } from '../search/search-parameters';
 import type { Registry } from './registry';
 
@@ -26,11 +26,11 @@ export interface FhirContext {
   readonly settings: FhirSettings;
   readonly searchParameters: SearchParameterRegistry;
   /**
-   * Which stored resources of a type the caller may see, as criteria that every search, include, chain, `_has`
-   * and conditional match adds ('none': no resource of the type). Absent: every resource of the tenant.
-   * Hiding happens in the query, before paging and totals, so what is hidden cannot be inferred (DESIGN.md example 7).
+   * The access policy's answers for this request's principal. Its read filter is added to every search, include,
+   * chain, `_has` and conditional match, so hiding happens in the query, before paging and totals, and what is
+   * hidden cannot be inferred (DESIGN.md example 7).
    */
-  readonly readFilter?: (resourceType: string) => readonly Criterion[] | 'none';
+  readonly access: AccessControl;
   /** CapabilityStatement.rest.security: how clients obtain tokens (SMART on FHIR). */
   readonly security?: CapabilityStatementRestSecurity;
   /** Throws a FhirError listing every problem when `resource` is not a valid `expectedType`. */

@@ -13,6 +13,7 @@ import { capabilities } from './interactions/capabilities';
 import { search } from './interactions/search';
 import { processBundle } from './bundles/process-bundle';
 import { FhirError } from '../errors';
+import type { AccessInteraction } from '../access/access-policy';
 
 /** The URL shapes of the RESTful API, after the base. */
 type Shape =
@@ -99,5 +100,8 @@ export async function handleFhirRequest(request: FhirRequest, context: FhirConte
     ? context.registry.types.get(offeredType)?.interactions.has(route.interaction as TypeInteraction)
     : route.interaction === 'capabilities' || context.registry.systemInteractions.has(route.interaction as SystemInteraction);
   if (!offered) throw new FhirError('method-not-allowed', `The ${route.interaction} interaction is not supported here`);
+  // Type-level interactions are decided here, for direct requests and Bundle entries alike; whole-system ones
+  // (search, history, batch, transaction) are decided per type by their own interaction.
+  if (typed) context.access.require(route.interaction as AccessInteraction, offeredType);
   return route.handle(request, context, type, id, shape === 'version' ? fourth : third);
 }

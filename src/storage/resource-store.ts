@@ -132,6 +132,12 @@ export interface ResourceStore {
   /** The ids of matching resources, at most `limit`. */
   matchIds(query: ResourceQuery, limit: number): Promise<string[]>;
 
+  /**
+   * Whether `resource`, as it is or would be stored, satisfies every criterion (evaluated as a query would, on the
+   * search values computed from it): lets the access policy test a resource being read or written.
+   */
+  matches(resource: Resource, criteria: readonly Criterion[]): boolean;
+
   /** The distinct `Type/id` references that matching resources hold in reference parameter `param`, at most `limit`. */
   matchReferences(query: ResourceQuery, param: string, limit: number): Promise<string[]>;
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { MongoClient, type Db } from 'mongodb';
 import Client from 'fhir-kit-client';
-import { createApp, createSearchIndexer } from '../../src/app';
+import { configureKeepAlive, createApp, createSearchIndexer } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config/settings';
 import { openDatabase } from '../../src/storage/database';
 import { buildClientRecord } from '../../src/auth/client-applications';
@@ -60,6 +60,7 @@ export async function startFhirServer(overrides: Partial<Config> = {}): Promise<
   const database = await openDatabase(config, logger, createSearchIndexer());
   let handle: http.RequestListener = (_req, res) => res.writeHead(503).end();
   const server = http.createServer((req, res) => handle(req, res));
+  configureKeepAlive(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   handle = (await createApp({ config, database, logger, origin })).callback();

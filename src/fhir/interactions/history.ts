@@ -48,6 +48,19 @@ function link(baseUrl: string, path: string, params: [string, string][]): string
   return `${baseUrl}/${path}${query ? `?${query}` : ''}`;
 }
 
+/**
+ * History lists deletions and past versions, which a search filter cannot confine: type and system history are
+ * offered only to callers whose read access to the types is not confined (e.g. system/*.rs).
+ */
+function requireUnconfinedHistory(context: FhirContext, types: readonly string[]): void {
+  for (const type of types) {
+    context.access.require('history-type', type);
+    if (context.access.confines('history-type', type)) {
+      throw new FhirError('forbidden', `Access denied: the history of ${type} is available only to callers whose access to ${type} is not confined to some resources; read the history of each resource instead`);
+    }
+  }
+}
+
 export async function history(request: FhirRequest, context: FhirContext, type?: string, id?: string): Promise<FhirResponse> {
   const count = pageSize(request, context);
   const since = dateParameter(request, '_since');
@@ -56,6 +69,8 @@ export async function history(request: FhirRequest, context: FhirContext, type?:
   if (id !== undefined && type !== undefined) {
     const current = await context.store.read(type, id);
     if (!current) throw new FhirError('not-found', `Resource ${type}/${id} is not known`);
+  } else {
+    requireUnconfinedHistory(context, type ? [type] : [...context.registry.types.keys()]);
   }
   const page = await context.store
     .history({ resourceType: type, id, since: since?.start, at: at?.end, count, cursor })
@@ -63,6 +78,8 @@ export async function history(request: FhirRequest, context: FhirContext, type?:
       if (error instanceof InvalidCursorError) throw new FhirError('invalid-search', `_page '${cursor ?? ''}' is not a page of this history; follow the Bundle's links`, { expression: ['_page'] });
       throw error;
     });
+  // Every version of an instance must be readable: a resource may have left the caller's compartment since.
+  if (id !== undefined) for (const version of page.versions) context.access.checkRead('history-instance', version);
   const path = [type, id, '_history'].filter((part) => part !== undefined).join('/');
   const applied = request.query.filter(([n]) => n === '_since' || n === '_at' || n === '_count') as [string, string][];
   const links: BundleLink[] = [{ relation: 'self', url: link(context.baseUrl, path, cursor ? [...applied, ['_page', cursor]] : applied) }];

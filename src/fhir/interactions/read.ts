@@ -36,6 +36,7 @@ function respond(request: FhirRequest, context: FhirContext, version: StoredVers
 
 export async function read(request: FhirRequest, context: FhirContext, type: string, id: string): Promise<FhirResponse> {
   const version = requireLive(await context.store.read(type, id), type, id);
+  context.access.checkRead('read', version);
   return respond(request, context, version);
 }
 
@@ -46,5 +47,6 @@ export async function vread(request: FhirRequest, context: FhirContext, type: st
     throw new FhirError('not-found', current ? `Version ${versionId} of ${type}/${id} is not known` : `Resource ${type}/${id} is not known`);
   }
   if (version.deleted) throw new FhirError('gone', `Version ${versionId} of ${type}/${id} is a deletion`);
+  context.access.checkRead('vread', version);
   return respond(request, context, version);
 }

@@ -10,8 +10,7 @@ import type { FhirContext } from '../fhir-context';
 import { InvalidCursorError, type ResourceQuery, type StoredVersion } from '../../storage/resource-store';
 import { parseSearchRequest } from '../../search/parse-search-request';
 import type { Criterion, SearchRequest } from '../../search/search-request';
-import { referenceKey } from '../../search/index-keys';
-import { patientCompartmentParameters } from '../../definitions/compartments';
+import { patientCompartmentCriterion } from '../../search/patient-compartment';
 import { resolveQuery } from '../search/resolve-query';
 import { includeResources } from '../search/include-resources';
 import { shapeResource } from '../search/shape-resource';
@@ -26,21 +25,22 @@ export interface Compartment {
   readonly id: string;
 }
 
-/** The types a system-level search covers: `_type`, or every type. */
+/** The types a system-level search covers: `_type` (each must be permitted), or every type the caller may search. */
 function systemTypes(request: FhirRequest, context: FhirContext): string[] {
   const raw = request.query.filter(([name]) => name === '_type').flatMap(([, value]) => value.split(','));
-  if (raw.length === 0) return [...context.registry.types.keys()];
-  for (const type of raw) if (!context.registry.types.has(type)) throw new FhirError('invalid-search', `_type: '${type.slice(0, 80)}' is not a resource type`, { expression: ['_type'] });
+  if (raw.length === 0) return [...context.registry.types.keys()].filter((type) => context.access.permits('search-type', type));
+  for (const type of raw) {
+    if (!context.registry.types.has(type)) throw new FhirError('invalid-search', `_type: '${type.slice(0, 80)}' is not a resource type`, { expression: ['_type'] });
+    context.access.require('search-type', type);
+  }
   return [...new Set(raw)];
 }
 
 function compartmentCriterion(compartment: Compartment, type: string): Criterion {
   if (compartment.type !== 'Patient') throw new FhirError('not-found', `Compartment searches are offered for the Patient compartment only, not ${compartment.type}`);
-  const params = patientCompartmentParameters(type);
-  const linked: Criterion = { kind: 'keys', keys: params.map((param) => referenceKey(param, `Patient/${compartment.id}`)) };
-  if (type === 'Patient') return { kind: 'any', groups: [[{ kind: 'ids', ids: [compartment.id] }], [linked]] };
-  if (params.length === 0) throw new FhirError('not-found', `${type} resources are not in the Patient compartment`);
-  return linked;
+  const criterion = patientCompartmentCriterion(compartment.id, type);
+  if (!criterion) throw new FhirError('not-found', `${type} resources are not in the Patient compartment`);
+  return criterion;
 }
 
 function link(context: FhirContext, path: string, params: readonly (readonly [string, string])[]): string {

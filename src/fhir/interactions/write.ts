@@ -11,6 +11,7 @@ import { findMatches, queryOf, underCondition } from './conditional';
 import { requireLive } from './read';
 import { applyPatch, PatchError, type PatchFormat } from '../patch/apply-patch';
 import { FhirError } from '../../errors';
+import type { AccessInteraction } from '../../access/access-policy';
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -55,8 +56,20 @@ function written(result: WriteResult, type: string, id: string, expected: string
   return result.kind === 'written' ? result : mismatch(type, id, expected ?? '?', result.current);
 }
 
+/**
+ * The access policy must allow writing the new content and, when there is one, the version it replaces or
+ * deletes (a write may not move a resource into, or out of, what the caller may touch).
+ */
+async function checkWriteAccess(context: FhirContext, interaction: AccessInteraction, resource: Resource & { id: string }, replaced?: StoredVersion): Promise<void> {
+  if (interaction !== 'delete') context.access.checkWrite(interaction, resource);
+  if (!context.access.confines(interaction, resource.resourceType)) return;
+  const current = replaced ?? (await context.store.read(resource.resourceType, resource.id));
+  if (current?.resource) context.access.checkWrite(interaction, current.resource);
+}
+
 export async function create(request: FhirRequest, context: FhirContext, type: string): Promise<FhirResponse> {
   const resource = resourceBody(request, context, type);
+  context.access.checkWrite('create', resource);
   const condition = request.ifNoneExist;
   if (condition === undefined) return storeNew(request, context, resource, undefined);
   const query = queryOf(condition);
@@ -74,7 +87,9 @@ export async function create(request: FhirRequest, context: FhirContext, type: s
  * references were rewritten to it); a client-sent id is ignored on create (http.html#create).
  */
 export function resourceToCreate(request: FhirRequest, context: FhirContext, type: string, id: string): Resource & { id: string } {
-  return { ...resourceBody(request, context, type), id };
+  const resource = { ...resourceBody(request, context, type), id };
+  context.access.checkWrite('create', resource);
+  return resource;
 }
 
 /** The response to a create (201 with Location), shaped by Prefer. */
@@ -106,6 +121,7 @@ async function store(
   ifVersion: string | undefined,
   method: 'PUT' | 'PATCH',
 ): Promise<FhirResponse> {
+  await checkWriteAccess(context, 'update', resource);
   const result = await context.store.update(resource, { ifVersion, method });
   const { version, created } = written(result, resource.resourceType, resource.id, ifVersion);
   return versionResponse(request, context.baseUrl, version, created ? 201 : 200, { location: created });
@@ -113,6 +129,7 @@ async function store(
 
 export async function conditionalUpdate(request: FhirRequest, outer: FhirContext, type: string): Promise<FhirResponse> {
   const resource = resourceBody(request, outer, type);
+  outer.access.checkWrite('update', resource);
   return underCondition(outer, type, request.query, (context) => conditionalUpdateIn(request, context, type, resource));
 }
 
@@ -157,6 +174,7 @@ async function patchVersion(request: FhirRequest, context: FhirContext, current:
       throw new FhirError(error.status === 422 ? 'unprocessable' : 'invalid', error.diagnostics, { expression: error.expression });
     }
     context.validate(patched, base.resourceType);
+    await checkWriteAccess(context, 'patch', { ...patched, id: base.id }, base);
     const result = await context.store.update({ ...patched, id: base.id }, { ifVersion: base.versionId, method: 'PATCH' });
     if (result.kind === 'written') return versionResponse(request, context.baseUrl, result.version, 200);
     if (expected !== undefined || !result.current || result.current.deleted) {
@@ -179,6 +197,7 @@ export async function conditionalPatch(request: FhirRequest, context: FhirContex
 }
 
 export async function remove(_request: FhirRequest, context: FhirContext, type: string, id: string): Promise<FhirResponse> {
+  await checkWriteAccess(context, 'delete', { resourceType: type, id } as Resource & { id: string });
   const tombstone = await context.store.delete(type, id);
   if (tombstone) return { status: 204, etag: etagOf(tombstone.versionId) };
   const existing = await context.store.read(type, id);
@@ -195,6 +214,7 @@ export async function conditionalDelete(request: FhirRequest, context: FhirConte
   if (matches.length > context.settings.maxCount) {
     throw new FhirError('precondition-failed', `The conditional delete's search matches more than ${context.settings.maxCount} ${type} resources; narrow it`);
   }
+  for (const match of matches) if (match.resource) context.access.checkWrite('delete', match.resource);
   await context.store.transaction(async (tx) => {
     for (const match of matches) await tx.delete(type, match.id);
   });

@@ -14,8 +14,7 @@ export const INNER_MATCH_LIMIT = 1000;
 
 /** The criteria that limit a query on `resourceType` to what the caller may see. */
 export function visibility(context: FhirContext, resourceType: string): Criterion[] {
-  const filter = context.readFilter?.(resourceType);
-  if (filter === undefined) return [];
+  const filter = context.access.readFilter(resourceType);
   if (filter === 'none') return [{ kind: 'ids', ids: [] }];
   return [...filter];
 }

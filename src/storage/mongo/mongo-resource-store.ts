@@ -23,9 +23,11 @@ import {
   type WriteResult,
 } from '../resource-store';
 import type { IndexValues, Indexer, IndexerOptions } from '../../search/extract-index-values';
+import type { Criterion } from '../../search/search-request';
 import { keyPrefix } from '../../search/index-keys';
 import { ensureTypeIndexes, historyCollectionName } from './resource-indexes';
 import { criterionFilter } from './search-filter';
+import { matchesInMemory } from './match-in-memory';
 import { compareEntries, decodePosition, encodePosition, idDirection, keysetFilter, mongoSort, sortFields, valueAt, type SortValue } from './search-paging';
 
 /** A current-version document. */
@@ -330,6 +332,19 @@ class MongoResourceStore implements ResourceStore {
       queries.map((q) => this.current(q.resourceType).countDocuments(this.filterOf(q, now), { session: this.session, ...(limit !== undefined ? { limit } : {}) })),
     );
     return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  matches(resource: Resource, criteria: readonly Criterion[]): boolean {
+    const id = resource.id ?? '';
+    const doc = {
+      _id: this.key(id),
+      tenant: this.tenant,
+      id,
+      deleted: false,
+      lastUpdated: new Date(resource.meta?.lastUpdated ?? Date.now()),
+      sp: this.context.indexer(resource, this.indexing),
+    };
+    return matchesInMemory(doc, this.filterOf({ resourceType: resource.resourceType, criteria }, Date.now()));
   }
 
   async matchIds(query: ResourceQuery, limit: number): Promise<string[]> {
