@@ -81,6 +81,19 @@ export function buildCapabilityStatement(registry: Registry, parameters: SearchP
   };
 }
 
+/** Statements already built, per registry and base URL: the same data always yields the same statement (about 1 MB). */
+const built = new WeakMap<Registry, Map<string, CapabilityStatement>>();
+
 export function capabilities(context: FhirContext): FhirResponse {
-  return { status: 200, body: buildCapabilityStatement(context.registry, context.searchParameters, context.baseUrl, context.security) };
+  let perBase = built.get(context.registry);
+  if (!perBase) {
+    perBase = new Map();
+    built.set(context.registry, perBase);
+  }
+  let statement = perBase.get(context.baseUrl);
+  if (!statement) {
+    statement = buildCapabilityStatement(context.registry, context.searchParameters, context.baseUrl, context.security);
+    perBase.set(context.baseUrl, statement);
+  }
+  return { status: 200, body: statement };
 }
