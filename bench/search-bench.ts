@@ -17,6 +17,7 @@ import { startEngineThread } from '../src/embedded-mongo/engine-thread';
 import { importBundles, listBundleFiles } from '../src/cli/import-bundles';
 import { openResourceStore } from '../src/storage/mongo/mongo-resource-store';
 import { createSearchIndexer } from '../src/app';
+import { SearchParameterCatalog } from '../src/search/search-parameter-catalog';
 import { fmt, measureLatency } from './measure';
 
 const SYNTHEA = path.resolve(__dirname, '../../shared/data/synthea-california');
@@ -172,7 +173,7 @@ export async function benchSearch(): Promise<{ metric: string; value: string }[]
   const rows: { metric: string; value: string }[] = [];
   const engine = await startEngineThread({ fsync: false }, { info: () => undefined, warn: () => undefined, error: (m) => console.error(m) });
   const client = await new MongoClient(engine.uri).connect();
-  const store = openResourceStore({ client, db: client.db(DB), indexer: createSearchIndexer() }, TENANT);
+  const store = openResourceStore({ client, db: client.db(DB), indexer: createSearchIndexer(new SearchParameterCatalog()) }, TENANT);
   const port = await freePort();
   const server = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../src/main.ts')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MONGODB_URI: engine.uri, DB_NAME: DB, LOG_LEVEL: 'warn', DEFAULT_TENANT: TENANT },

@@ -30,6 +30,12 @@ import { buildCapabilitySecurity, buildSmartConfiguration } from './auth/smart-d
 import { seedDemo } from './auth/seed-demo';
 import { createAccessControl } from './access/access-policy';
 import { smartScopesRule } from './access/rules/smart-scopes';
+import type { SearchParameterCatalog } from './search/search-parameter-catalog';
+import type { ResourceStore } from './storage/resource-store';
+import { observeWrites } from './storage/observe-writes';
+import { openJobRecords } from './jobs/job-records';
+import { startJobRunner } from './jobs/job-runner';
+import { loadSearchParameters, onSearchParameterWrites, REINDEX_JOB, reindexStep } from './jobs/reindex-search-parameters';
 
 export const FHIR_MOUNT = '/fhir';
 export const AUTH_MOUNT = '/auth';
@@ -38,9 +44,9 @@ export const ADMIN_MOUNT = '/admin';
 /** The style apps receive as smart_style_url (SMART App Launch 2.x, scopes-and-launch-context.html#styling). */
 const SMART_STYLE = { color_background: '#ffffff', color_error: '#a00000', color_highlight: '#0b4a8b', color_modal_backdrop: '', color_success: '#1e6b30', color_text: '#1a1a1a', dim_border_radius: '4px', dim_font_size: '16px', dim_spacing_size: '16px', font_family_body: 'system-ui, sans-serif', font_family_heading: 'system-ui, sans-serif' };
 
-/** How stored versions get their search values: from the server's search parameters. */
-export function createSearchIndexer(): Indexer {
-  return createIndexer(baseSearchParameters());
+/** How stored versions get their search values: from the search parameters of their organization. */
+export function createSearchIndexer(catalog: SearchParameterCatalog): Indexer {
+  return createIndexer((tenant) => catalog.registryFor(tenant));
 }
 
 /**
@@ -58,9 +64,17 @@ export interface AppDependencies {
   readonly logger: Logger;
   /** The origin clients use (PUBLIC_URL, or http://localhost:<port>): the issuer and token audience derive from it. */
   readonly origin: string;
+  /** The organizations' search parameters, which the database's indexer also reads. */
+  readonly catalog: SearchParameterCatalog;
 }
 
-export async function createApp({ config, database, logger, origin }: AppDependencies): Promise<Koa> {
+/** The HTTP application and the background work it started (durable jobs), stopped before the database closes. */
+export interface App {
+  readonly koa: Koa;
+  stop(): Promise<void>;
+}
+
+export async function createApp({ config, database, logger, origin, catalog }: AppDependencies): Promise<App> {
   const app = new Koa({ proxy: false });
   const registry = buildRegistry({ conditionalDeleteMultiple: config.conditionalDeleteMultiple });
   // Without PUBLIC_URL, links use the origin the client addressed (fine locally; set PUBLIC_URL behind proxies).
@@ -78,6 +92,11 @@ export async function createApp({ config, database, logger, origin }: AppDepende
   }
   const security = buildCapabilitySecurity(endpoints);
   const accessRules = [smartScopesRule(baseSearchParameters())];
+  const storeFor = (tenant: string): ResourceStore => database.storeFor(tenant);
+  const jobs = await openJobRecords(connection);
+  await loadSearchParameters(await database.tenantsWith('SearchParameter'), storeFor, catalog, jobs);
+  const runner = startJobRunner(jobs, { [REINDEX_JOB]: reindexStep(storeFor, catalog) }, logger);
+  const onWrites = onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed'));
 
   app.use(requestContext(logger));
   app.use(renderErrors());
@@ -108,7 +127,7 @@ export async function createApp({ config, database, logger, origin }: AppDepende
         const baseUrl = `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`;
         // authenticate leaves only GET /metadata without a principal; it reads no stored data.
         const principal = ctx.state.principal ?? { kind: 'system', tenant: config.defaultTenant, clientId: '', scopes: [], launch: {}, expiresAt: new Date(0) };
-        const store = database.storeFor(principal.tenant, { localBaseUrls: [...new Set([baseUrl, endpoints.fhirBaseUrl])] });
+        const store = observeWrites(database.storeFor(principal.tenant, { localBaseUrls: [...new Set([baseUrl, endpoints.fhirBaseUrl])] }), onWrites);
         const context: FhirContext = {
           principal,
           store,
@@ -116,7 +135,7 @@ export async function createApp({ config, database, logger, origin }: AppDepende
           registry,
           baseUrl,
           settings,
-          searchParameters: baseSearchParameters(),
+          searchParameters: catalog.registryFor(principal.tenant),
           security,
           validate: assertValid,
         };
@@ -124,5 +143,5 @@ export async function createApp({ config, database, logger, origin }: AppDepende
       },
     }),
   );
-  return app;
+  return { koa: app, stop: () => runner.stop() };
 }

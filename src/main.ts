@@ -8,10 +8,12 @@ import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config/settings';
 import { openDatabase } from './storage/database';
 import { configureKeepAlive, createApp, createSearchIndexer } from './app';
+import { SearchParameterCatalog } from './search/search-parameter-catalog';
 
 async function start(config: Config): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'fhir-interop-server' } });
-  const database = await openDatabase(config, logger, createSearchIndexer());
+  const catalog = new SearchParameterCatalog();
+  const database = await openDatabase(config, logger, createSearchIndexer(catalog));
   // The issuer and token audience name the real port (PORT=0 picks one), so the app is built once listening;
   // until then requests get 503.
   let handle: http.RequestListener = (_req, res) => {
@@ -27,8 +29,8 @@ async function start(config: Config): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const origin = (config.publicUrl ?? `http://localhost:${port}`).replace(/\/$/, '');
-  const app = await createApp({ config, database, logger, origin });
-  handle = app.callback();
+  const app = await createApp({ config, database, logger, origin, catalog });
+  handle = app.koa.callback();
   logger.info({ url: origin, fhirBase: `${origin}/fhir`, database: database.description }, 'listening');
 
   let stopping = false;
@@ -43,8 +45,9 @@ async function start(config: Config): Promise<void> {
     deadline.unref();
     server.close(() => {
       clearTimeout(deadline);
-      database
-        .close()
+      app
+        .stop()
+        .then(() => database.close())
         .then(() => {
           logger.info('stopped');
           process.exit(0);

@@ -67,11 +67,11 @@ export interface IndexerOptions {
   readonly localBaseUrls?: readonly string[];
 }
 
-/** Computes the search values of resources against one set of search parameters. */
-export type Indexer = (resource: Resource, options?: IndexerOptions) => IndexValues;
+/** Computes the search values of an organization's resources against its search parameters. */
+export type Indexer = (resource: Resource, tenant: string, options?: IndexerOptions) => IndexValues;
 
-export function createIndexer(parameters: SearchParameterRegistry): Indexer {
-  return (resource, options) => indexValuesOf(parameters.indexed(resource.resourceType), resource, options);
+export function createIndexer(parametersOf: (tenant: string) => SearchParameterRegistry): Indexer {
+  return (resource, tenant, options) => indexValuesOf(parametersOf(tenant).indexed(resource.resourceType), resource, options);
 }
 
 /** The search values of `resource` for the given parameters (each must be indexed, see isIndexed). */

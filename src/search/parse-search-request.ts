@@ -189,6 +189,7 @@ class Parser {
     const definition = this.options.parameters.get(type, code);
     if (!definition) return this.skip(name, `is not a search parameter of ${type}`);
     if (!isIndexed(definition)) return this.skip(name, `is not supported by this server`);
+    if (this.options.parameters.isPending(type, code)) return this.skip(name, 'is still being indexed; it can be searched once its reindex job has finished');
     return this.parameter(type, name, definition, modifier, value);
   }
 

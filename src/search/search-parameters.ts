@@ -56,8 +56,26 @@ export class SearchParameterRegistry {
   private readonly byType = new Map<string, { all: Map<string, SearchParameterDefinition>; indexed: SearchParameterDefinition[] }>();
   private readonly byUrl: ReadonlyMap<string | undefined, SearchParameter>;
 
-  constructor(private readonly resources: readonly SearchParameter[]) {
+  /**
+   * `pending`: canonical URLs of parameters whose values are still being computed for the resources stored before
+   * they were defined; they are indexed on write but not searchable until then.
+   */
+  constructor(
+    private readonly resources: readonly SearchParameter[],
+    private readonly pending: ReadonlySet<string> = new Set(),
+  ) {
     this.byUrl = new Map(resources.map((sp) => [sp.url, sp]));
+  }
+
+  /** Whether `code` on `resourceType` is still being indexed (see the constructor). */
+  isPending(resourceType: string, code: string): boolean {
+    const url = this.get(resourceType, code)?.url;
+    return url !== undefined && this.pending.has(url);
+  }
+
+  /** The SearchParameter resources this registry was built from. */
+  get definitions(): readonly SearchParameter[] {
+    return this.resources;
   }
 
   private forType(resourceType: string): { all: Map<string, SearchParameterDefinition>; indexed: SearchParameterDefinition[] } {
@@ -195,4 +213,26 @@ export function baseSearchParameters(): SearchParameterRegistry {
     base = new SearchParameterRegistry([...readProfileSearchParameters(), ...r4]);
   }
   return base;
+}
+
+/** What this server requires of a SearchParameter resource it is to index (search.html#custom). */
+export function searchParameterProblems(sp: SearchParameter): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(sp.code ?? '')) problems.push({ path: 'SearchParameter.code', message: 'code must be 1-64 letters, digits, - or _, starting with a letter' });
+  if (!sp.url) problems.push({ path: 'SearchParameter.url', message: 'url is required to identify the parameter' });
+  for (const [i, type] of (sp.base ?? []).entries()) {
+    if (!listResourceTypes().includes(type)) problems.push({ path: `SearchParameter.base[${i}]`, message: `'${type}' is not a resource type` });
+  }
+  if (sp.type === 'special' || sp.type === 'composite') {
+    problems.push({ path: 'SearchParameter.type', message: `${sp.type} parameters cannot be activated at run time; store it with another status to keep it as a definition only` });
+  }
+  if (!sp.expression) problems.push({ path: 'SearchParameter.expression', message: 'a FHIRPath expression is required to compute the values' });
+  else {
+    try {
+      parseFhirPath(sp.expression);
+    } catch (error) {
+      problems.push({ path: 'SearchParameter.expression', message: `not a valid FHIRPath expression: ${(error as Error).message}` });
+    }
+  }
+  return problems;
 }

@@ -25,6 +25,8 @@ export interface Database {
   readonly dbName: string;
   /** Opens the resource store of one tenant; `options` name the base URLs clients address the server by. */
   storeFor(tenant: string, options?: IndexerOptions): ResourceStore;
+  /** The organizations that hold live resources of a type (platform-level start-up work, such as loading their SearchParameters). */
+  tenantsWith(resourceType: string): Promise<string[]>;
   /** True when the database answers a ping. */
   ping(): Promise<boolean>;
   /** Closes the connection, then stops the embedded engine (which flushes its journal). */
@@ -57,6 +59,7 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger, i
     mongoClient: client,
     dbName: settings.dbName,
     storeFor: (tenant, options) => openResourceStore({ client, db, indexer }, tenant, options),
+    tenantsWith: async (resourceType) => (await db.collection(resourceType).distinct('tenant', { deleted: false })) as string[],
     ping: async () => {
       try {
         await db.command({ ping: 1 });

@@ -142,6 +142,13 @@ export interface ResourceStore {
   matchReferences(query: ResourceQuery, param: string, limit: number): Promise<string[]>;
 
   /**
+   * Recomputes the stored search values of up to `limit` live resources of a type, in id order after `after`
+   * (a reindex after the search parameters changed); versions and content are untouched. Returns the last id
+   * processed (undefined when there were none left) and how many were processed.
+   */
+  reindex(resourceType: string, after: string | undefined, limit: number): Promise<{ last: string | undefined; count: number }>;
+
+  /**
    * Inside `transaction`: serializes this transaction against every other that locks the same name (a
    * conditional create's search, for instance), so check-then-write sequences cannot interleave.
    */

@@ -6,9 +6,10 @@
  * error: nothing invalid is stored.
  */
 import { OperationOutcomeError, validateResource as validateWithMedplum } from '@medplum/core';
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { isResourceType, loadDefinitions } from '../definitions';
 import { checkRequiredBindings } from './required-bindings';
+import { searchParameterProblems } from '../search/search-parameters';
 
 /** One problem found in a resource, shaped as an OperationOutcome issue. */
 export interface ValidationIssue {
@@ -59,5 +60,9 @@ export function validateResource(resource: unknown, options: { expectedType?: st
     issues.push(...error.outcome.issue.map(fromMedplum));
   }
   issues.push(...checkRequiredBindings(resource as { resourceType: string }));
+  // An active SearchParameter is a definition the server will index with: it must be one it can evaluate.
+  if (resourceType === 'SearchParameter' && (resource as SearchParameter).status === 'active') {
+    issues.push(...searchParameterProblems(resource as SearchParameter).map((p) => issue('business-rule', `${p.path}: ${p.message}`, p.path)));
+  }
   return issues;
 }

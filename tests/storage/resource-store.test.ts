@@ -15,7 +15,7 @@ let mongo: TestMongo;
 let client: MongoClient;
 let db: Db;
 let store: ResourceStore;
-const indexer = createIndexer(baseSearchParameters());
+const indexer = createIndexer(() => baseSearchParameters());
 
 /** The ids of live Patients with an identifier matching `system|code` in one of the token forms. */
 async function byIdentifier(on: ResourceStore, system: string | undefined, code: string): Promise<string[]> {

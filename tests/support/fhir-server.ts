@@ -11,6 +11,7 @@ import pino from 'pino';
 import { MongoClient, type Db } from 'mongodb';
 import Client from 'fhir-kit-client';
 import { configureKeepAlive, createApp, createSearchIndexer } from '../../src/app';
+import { SearchParameterCatalog } from '../../src/search/search-parameter-catalog';
 import { loadConfig, type Config } from '../../src/config/settings';
 import { openDatabase } from '../../src/storage/database';
 import { buildClientRecord } from '../../src/auth/client-applications';
@@ -57,13 +58,15 @@ export async function startFhirServer(overrides: Partial<Config> = {}): Promise<
   const env: Record<string, string> = { MONGODB_URI: mongo.uri, DB_NAME: mongo.dbName, LOG_LEVEL: 'silent', PORT: '0', SEED_DEMO: 'false' };
   const config: Config = { ...loadConfig(env), ...overrides };
   const logger = pino({ level: 'silent' });
-  const database = await openDatabase(config, logger, createSearchIndexer());
+  const catalog = new SearchParameterCatalog();
+  const database = await openDatabase(config, logger, createSearchIndexer(catalog));
   let handle: http.RequestListener = (_req, res) => res.writeHead(503).end();
   const server = http.createServer((req, res) => handle(req, res));
   configureKeepAlive(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  handle = (await createApp({ config, database, logger, origin })).callback();
+  const app = await createApp({ config, database, logger, origin, catalog });
+  handle = app.koa.callback();
   const client = await new MongoClient(mongo.uri).connect();
   const db = client.db(mongo.dbName);
 
@@ -89,6 +92,7 @@ export async function startFhirServer(overrides: Partial<Config> = {}): Promise<
   const closeDatabase = async (): Promise<void> => {
     if (!databaseOpen) return;
     databaseOpen = false;
+    await app.stop();
     await database.close();
   };
   const baseUrl = `${origin}/fhir`;

@@ -4,6 +4,7 @@
  * picker, approval, PKCE) of a freshly registered public app.
  */
 import { requestBackendToken } from '../../src/auth/client-assertion';
+import { buildClientRecord } from '../../src/auth/client-applications';
 import type { Persona } from '../../src/auth/principal';
 import { newKeyPair, type FhirTestServer } from './fhir-server';
 import { Browser, createAccount, pkcePair, registerApp, signInAndApprove } from '../auth/support/smart-harness';
@@ -27,11 +28,22 @@ function client(accessToken: string, tokenResponse: Record<string, unknown>): To
   };
 }
 
-/** A Backend Services token of a new backend client registered with `scope` (system/ scopes). */
-export async function backendClient(server: FhirTestServer, scope: string): Promise<TokenClient> {
+/**
+ * A Backend Services token of a new backend client holding `scope` (system/ scopes), registered through the
+ * management API for the suite's organization, or stored directly for another organization (`tenant`).
+ */
+export async function backendClient(server: FhirTestServer, scope: string, options: { tenant?: string } = {}): Promise<TokenClient> {
   const keys = newKeyPair(`test-backend-${++registered}`);
-  const app = await registerApp(server, { client_name: `Backend ${registered}`, kind: 'backend', jwks: { keys: [keys.publicJwk] }, scope });
-  const token = await requestBackendToken({ clientId: app.client_id, privateJwk: keys.privateJwk, tokenUrl: server.tokenUrl, scope });
+  const registration = { client_name: `Backend ${registered}`, kind: 'backend', jwks: { keys: [keys.publicJwk] }, scope };
+  let clientId: string;
+  if (options.tenant === undefined) {
+    clientId = (await registerApp(server, registration)).client_id;
+  } else {
+    const { record } = buildClientRecord(registration, options.tenant);
+    await server.db.collection('auth_clients').insertOne(record as never);
+    clientId = record._id;
+  }
+  const token = await requestBackendToken({ clientId, privateJwk: keys.privateJwk, tokenUrl: server.tokenUrl, scope });
   return client(token.access_token, token as unknown as Record<string, unknown>);
 }
 

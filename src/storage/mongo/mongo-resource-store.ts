@@ -130,7 +130,7 @@ class MongoResourceStore implements ResourceStore {
       deleted: stored === null,
       method,
       resource: stored,
-      sp: stored ? this.context.indexer(stored, this.indexing) : {},
+      sp: stored ? this.context.indexer(stored, this.tenant, this.indexing) : {},
     };
   }
 
@@ -342,7 +342,7 @@ class MongoResourceStore implements ResourceStore {
       id,
       deleted: false,
       lastUpdated: new Date(resource.meta?.lastUpdated ?? Date.now()),
-      sp: this.context.indexer(resource, this.indexing),
+      sp: this.context.indexer(resource, this.tenant, this.indexing),
     };
     return matchesInMemory(doc, this.filterOf({ resourceType: resource.resourceType, criteria }, Date.now()));
   }
@@ -365,6 +365,19 @@ class MongoResourceStore implements ResourceStore {
     }
     await cursor.close();
     return [...references].slice(0, limit);
+  }
+
+  async reindex(resourceType: string, after: string | undefined, limit: number): Promise<{ last: string | undefined; count: number }> {
+    await ensureTypeIndexes(this.context.db, resourceType);
+    const filter: Filter<CurrentDocument> = { tenant: this.tenant, deleted: false, ...(after !== undefined ? { _id: { $gt: this.key(after) } } : { _id: { $gt: `${this.tenant}/` } }) };
+    const docs = await this.current(resourceType).find(filter, { session: this.session, projection: { sp: 0 } }).sort({ _id: 1 }).limit(limit).toArray();
+    if (docs.length === 0) return { last: undefined, count: 0 };
+    // Guarded by version: a version written meanwhile was indexed with the current parameters already.
+    await this.current(resourceType).bulkWrite(
+      docs.map((doc) => ({ updateOne: { filter: { _id: doc._id, version: doc.version }, update: { $set: { sp: this.context.indexer(doc.resource as Resource, this.tenant, this.indexing) } } } })),
+      { session: this.session, ordered: false },
+    );
+    return { last: docs[docs.length - 1]?.id, count: docs.length };
   }
 
   async lock(name: string): Promise<void> {

@@ -1,0 +1,93 @@
+/**
+ * Durable jobs (DESIGN.md "jobs/"): a job advances in steps, its position is saved after each, and a runner started
+ * after a stop resumes it from there; a failing step marks the job failed with its reason.
+ */
+import mongoose from 'mongoose';
+import pino from 'pino';
+import { openJobRecords, type JobModel } from '../../src/jobs/job-records';
+import { startJobRunner, type JobStep } from '../../src/jobs/job-runner';
+import { startTestMongo, type TestMongo } from '../support/mongo';
+
+let mongo: TestMongo;
+let connection: mongoose.Connection;
+let jobs: JobModel;
+const logger = pino({ level: 'silent' });
+
+beforeAll(async () => {
+  mongo = await startTestMongo();
+  connection = await mongoose.createConnection(mongo.uri, { dbName: mongo.dbName }).asPromise();
+  jobs = await openJobRecords(connection);
+});
+
+afterAll(async () => {
+  await connection.dropDatabase();
+  await connection.close();
+  await mongo.stop();
+});
+
+/** Counts to `input.to` in steps of one, remembering every value it has seen. */
+function counting(seen: number[], gate?: () => Promise<void>): JobStep {
+  return async (job) => {
+    if (gate) await gate();
+    const at = ((job.position.at as number | undefined) ?? 0) + 1;
+    seen.push(at);
+    return { position: { at }, processed: 1, done: at >= (job.input.to as number) };
+  };
+}
+
+describe('job runner', () => {
+  it('runs a job step by step to completion and records its progress', async () => {
+    const seen: number[] = [];
+    const runner = startJobRunner(jobs, { count: counting(seen) }, logger);
+    const id = await runner.enqueue('count', 'org-a', { to: 5 });
+    await runner.idle();
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    expect(await jobs.findById(id).lean()).toMatchObject({ status: 'completed', processed: 5, position: { at: 5 } });
+    await runner.stop();
+  });
+
+  it('resumes a job where it stopped when a new runner starts', async () => {
+    const seen: number[] = [];
+    let release: () => void = () => undefined;
+    let steps = 0;
+    const first = startJobRunner(
+      jobs,
+      {
+        count: counting(seen, async () => {
+          if (++steps === 3) await new Promise<void>((resolve) => (release = resolve));
+        }),
+      },
+      logger,
+    );
+    const id = await first.enqueue('count', 'org-a', { to: 6 });
+    while (steps < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    const stopping = first.stop();
+    release();
+    await stopping;
+    const saved = await jobs.findById(id).lean();
+    expect(saved?.status).toBe('running');
+    const resumed: number[] = [];
+    const second = startJobRunner(jobs, { count: counting(resumed) }, logger);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await second.idle();
+    expect(resumed[0]).toBe((saved?.position.at as number) + 1);
+    expect(await jobs.findById(id).lean()).toMatchObject({ status: 'completed', position: { at: 6 } });
+    await second.stop();
+  });
+
+  it('marks a job failed with the reason when a step throws', async () => {
+    const runner = startJobRunner(
+      jobs,
+      {
+        broken: async () => {
+          throw new Error('disk on fire');
+        },
+      },
+      logger,
+    );
+    const id = await runner.enqueue('broken', 'org-a', {});
+    await runner.idle();
+    expect(await jobs.findById(id).lean()).toMatchObject({ status: 'failed', error: 'disk on fire' });
+    await runner.stop();
+  });
+});
