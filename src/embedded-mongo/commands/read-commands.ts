@@ -21,7 +21,6 @@ import { cloneDocument } from '../values/clone-document';
 import { collectPathValues, splitPath } from '../values/field-paths';
 import { compareValues } from '../values/bson-order';
 import { updateMatching } from './write-commands';
-import type { Collection } from '../engine/collection';
 import type { QueryOptions } from '../engine/data-access';
 
 /** Applies a find projection (inclusion, exclusion, `$slice`, `$elemMatch`, positional `$`) to a batch. */
@@ -40,17 +39,22 @@ function sessionKey(context: CommandContext): string | undefined {
   return context.session?.key;
 }
 
-export const find: CommandHandler = (command, context) => {
-  const name = collectionName(command, 'find');
-  const filter = optionalDocument(command, 'filter');
+/** The query of a find command (a negative limit means a single batch of that many). */
+export function findQuery(command: Document): QueryOptions {
   const limit = optionalCount(command, 'limit');
-  const options: QueryOptions = {
-    filter,
+  return {
+    filter: optionalDocument(command, 'filter'),
     sort: parseSort(command.sort),
     skip: optionalCount(command, 'skip'),
     limit: limit === undefined ? undefined : Math.abs(limit),
   };
-  const { docs } = context.access.query(context.access.collection(name), options);
+}
+
+export const find: CommandHandler = (command, context) => {
+  const name = collectionName(command, 'find');
+  const filter = optionalDocument(command, 'filter');
+  const limit = optionalCount(command, 'limit');
+  const { docs } = context.access.query(context.access.collection(name), findQuery(command));
   const cursor = context.engine.cursors.open(`${context.dbName}.${name}`, docs[Symbol.iterator](), {
     batchSize: optionalCount(command, 'batchSize'),
     singleBatch: command.singleBatch === true || (limit !== undefined && limit < 0),
@@ -83,16 +87,15 @@ export const killCursors: CommandHandler = (command, context) => {
   return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [] };
 };
 
-/** Documents the pipeline reads: a leading `$match`, `$sort`, `$skip`, `$limit` run on the query planner. */
-function pipelineSource(context: CommandContext, collection: Collection | undefined, pipeline: Document[]): { docs: Iterable<Document>; rest: Document[] } {
+/** The query a pipeline starts with: a leading `$match`, `$sort`, `$limit` run on the query planner; the rest runs in mingo. */
+export function pipelineQuery(pipeline: Document[]): { options: QueryOptions; rest: Document[] } {
   const options: QueryOptions = {};
   let i = 0;
   const stage = (name: string): unknown => (pipeline[i] && name in (pipeline[i] as Document) ? (pipeline[i] as Document)[name] : undefined);
   if (stage('$match') !== undefined) options.filter = pipeline[i++]?.$match as Document;
   if (stage('$sort') !== undefined) options.sort = parseSort(pipeline[i++]?.$sort);
   if (options.sort && stage('$limit') !== undefined) options.limit = Number(pipeline[i++]?.$limit);
-  const { docs } = context.access.query(collection, options);
-  return { docs, rest: pipeline.slice(i) };
+  return { options, rest: pipeline.slice(i) };
 }
 
 function* cloned(docs: Iterable<Document>): IterableIterator<Document> {
@@ -111,7 +114,8 @@ export const aggregate: CommandHandler = (command, context) => {
   }
   const name = typeof command.aggregate === 'string' ? collectionName(command, 'aggregate') : undefined;
   const collection = name ? context.access.collection(name) : undefined;
-  const { docs, rest } = pipelineSource(context, collection, pipeline as Document[]);
+  const { options, rest } = pipelineQuery(pipeline as Document[]);
+  const { docs } = context.access.query(collection, options);
   const resolve = (other: string): Document[] => [...cloned(context.access.query(context.access.collection(other), {}).docs)];
   const iterator = rest.length === 0 ? cloned(docs) : runPipeline(rest, cloned(docs), resolve);
   const batchSize = optionalDocument(command, 'cursor')?.batchSize as number | undefined;
@@ -122,19 +126,24 @@ export const aggregate: CommandHandler = (command, context) => {
   return { cursor };
 };
 
+/** The query of a count command. */
+export function countQuery(command: Document): QueryOptions {
+  const limit = optionalCount(command, 'limit');
+  return { filter: optionalDocument(command, 'query'), skip: optionalCount(command, 'skip') ?? 0, limit: limit ? Math.abs(limit) : undefined };
+}
+
 export const count: CommandHandler = (command, context) => {
   const name = collectionName(command, 'count');
   const collection = context.access.collection(name);
-  const query = optionalDocument(command, 'query');
-  const skip = optionalCount(command, 'skip') ?? 0;
-  const limit = optionalCount(command, 'limit');
-  if (!query || Object.keys(query).length === 0) {
+  const options = countQuery(command);
+  const skip = options.skip ?? 0;
+  if (!options.filter || Object.keys(options.filter).length === 0) {
     if (!context.access.txn && collection) {
       const total = Math.max(0, collection.size - skip);
-      return { n: limit ? Math.min(total, Math.abs(limit)) : total };
+      return { n: options.limit ? Math.min(total, options.limit) : total };
     }
   }
-  const { docs } = context.access.query(collection, { filter: query, skip, limit: limit ? Math.abs(limit) : undefined });
+  const { docs } = context.access.query(collection, options);
   let n = 0;
   for (const _doc of docs) n++;
   return { n };

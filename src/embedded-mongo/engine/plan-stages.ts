@@ -1,0 +1,41 @@
+/**
+ * A query plan as the tree of stages mongod's explain prints (COLLSCAN, IXSCAN under FETCH, SORT, SKIP, LIMIT),
+ * so tools that read `queryPlanner.winningPlan` from mongod read the engine's plans the same way.
+ * https://www.mongodb.com/docs/manual/reference/explain-results/#queryplanner
+ */
+import type { Document } from 'bson';
+import type { QueryPlan } from './query-planner';
+import type { QueryOptions } from './data-access';
+
+/** The stage tree of `plan` running the query described by `options`. */
+export function describeStages(plan: QueryPlan, options: QueryOptions): Document {
+  const filter = options.filter ?? {};
+  let stage: Document;
+  if (plan.summary === 'EOF') {
+    stage = { stage: 'EOF' };
+  } else if (plan.summary === 'COLLSCAN') {
+    stage = { stage: 'COLLSCAN', filter, direction: 'forward' };
+  } else {
+    const keyPattern: Document = {};
+    for (const field of plan.index.fields) keyPattern[field.name] = field.direction;
+    const scan = {
+      stage: 'IXSCAN',
+      keyPattern,
+      indexName: plan.index.name,
+      isMultiKey: plan.index.multikey,
+      direction: plan.reverse ? 'backward' : 'forward',
+    };
+    stage = { stage: 'FETCH', filter, inputStage: scan };
+  }
+  const sort = options.sort ?? [];
+  const skip = options.skip ?? 0;
+  const limit = options.limit && options.limit > 0 ? options.limit : undefined;
+  if (sort.length > 0 && !plan.providesSort) {
+    const sortPattern: Document = {};
+    for (const field of sort) sortPattern[field.name] = field.direction;
+    stage = { stage: 'SORT', sortPattern, ...(limit === undefined ? {} : { limitAmount: skip + limit }), inputStage: stage };
+  }
+  if (skip > 0) stage = { stage: 'SKIP', skipAmount: skip, inputStage: stage };
+  if (limit !== undefined) stage = { stage: 'LIMIT', limitAmount: limit, inputStage: stage };
+  return stage;
+}
