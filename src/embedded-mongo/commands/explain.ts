@@ -1,6 +1,7 @@
 /**
- * explain: the plan a find, aggregate, count or distinct runs, in mongod's `queryPlanner` shape, so that tests and
- * benchmarks read the chosen index the same way from the engine and from mongod. The command is not run.
+ * explain: the plan a find, aggregate, count or distinct runs, in mongod's `queryPlanner` shape (the winner of the
+ * trial and the rejected candidates), so that tests and benchmarks read the chosen index the same way from the
+ * engine and from mongod. The trial runs, as on mongod; the command itself does not.
  * https://www.mongodb.com/docs/manual/reference/command/explain/
  */
 import type { Document } from 'bson';
@@ -34,11 +35,11 @@ export const explain: CommandHandler = (command, context) => {
 };
 
 function plannerSection(context: CommandContext, name: string, options: QueryOptions): Document {
-  const { plan } = context.access.query(context.access.collection(name), options);
+  const { plan, rejected } = context.access.query(context.access.collection(name), options);
   return {
     namespace: `${context.dbName}.${name}`,
     parsedQuery: options.filter ?? {},
     winningPlan: describeStages(plan, options),
-    rejectedPlans: [],
+    rejectedPlans: rejected.map((other) => describeStages(other, options)),
   };
 }

@@ -17,13 +17,19 @@ export function describeStages(plan: QueryPlan, options: QueryOptions): Document
     stage = { stage: 'COLLSCAN', filter, direction: 'forward' };
   } else {
     const keyPattern: Document = {};
-    for (const field of plan.index.fields) keyPattern[field.name] = field.direction;
+    const multiKeyPaths: Document = {};
+    plan.index.fields.forEach((field, i) => {
+      keyPattern[field.name] = field.direction;
+      multiKeyPaths[field.name] = [...(plan.index.arrayDepths[i] ?? [])].sort((a, b) => a - b).map((d) => field.path.slice(0, d).join('.'));
+    });
     const scan = {
       stage: 'IXSCAN',
       keyPattern,
       indexName: plan.index.name,
       isMultiKey: plan.index.multikey,
+      multiKeyPaths,
       direction: plan.reverse ? 'backward' : 'forward',
+      indexBounds: plan.intervals,
     };
     stage = { stage: 'FETCH', filter, inputStage: scan };
   }

@@ -1,0 +1,111 @@
+/**
+ * Runs a query on a collection's committed documents. With several candidate plans, a trial picks one as mongod's
+ * multi-planner does: the candidates advance in turn, one index entry ("work") each, with the query's filter
+ * applied; the first to produce the results the query needs in order (skip + limit, or a first batch of 101), or
+ * to finish its scan (a plan that must sort afterwards cannot answer before that), wins; when none finishes
+ * within the trial's budget, the one with the most results per work does. The winner goes on from where the trial
+ * left it, so no document is examined twice by the plan that answers.
+ * https://www.mongodb.com/docs/manual/core/query-plans/#plan-cache-entry-state
+ */
+import type { Document } from 'bson';
+import { enumeratePlans, scanEntries, type QueryPlan } from './query-planner';
+import { sortDocuments, type SortField } from './sort-documents';
+import type { Collection } from './collection';
+
+export interface PlannedQuery {
+  readonly filter: Document | undefined;
+  readonly sort: readonly SortField[];
+  /** skip + limit, when the query is limited. */
+  readonly wanted: number | undefined;
+  /** Whether a stored document is a result: the compiled filter (less documents a transaction rewrote). */
+  readonly accept: (doc: Document) => boolean;
+}
+
+export interface QueryExecution {
+  /** Every result, in sort order when the query sorts (skip and limit are left to the caller). */
+  readonly docs: Iterable<Document>;
+  readonly plan: QueryPlan;
+  /** The candidates the trial did not choose, for explain. */
+  readonly rejected: readonly QueryPlan[];
+}
+
+/** mongod's internalQueryPlanEvaluationMaxResults: what an unlimited query's trial waits for (its first batch). */
+const TRIAL_RESULTS = 101;
+/** mongod's internalQueryPlanEvaluationWorks and internalQueryPlanEvaluationCollFraction: each plan's budget. */
+const TRIAL_WORKS = 10_000;
+const TRIAL_COLLECTION_FRACTION = 0.3;
+
+/** Plans, chooses and starts a query; documents stream from the winning plan as they are read. */
+export function executeQuery(collection: Collection, query: PlannedQuery): QueryExecution {
+  const candidates = enumeratePlans(collection, query.filter, query.sort);
+  const runs = candidates.map((plan) => new PlanRun(plan, query.accept));
+  const budget = Math.max(TRIAL_WORKS, Math.floor(TRIAL_COLLECTION_FRACTION * collection.size));
+  const winner = runs.length === 1 ? (runs[0] as PlanRun) : runTrial(runs, query.wanted ?? TRIAL_RESULTS, budget);
+  const sorted = query.sort.length === 0 || winner.plan.providesSort;
+  return {
+    docs: sorted ? winner.results() : sortDocuments(winner.results(), query.sort, query.wanted),
+    plan: winner.plan,
+    rejected: candidates.filter((plan) => plan !== winner.plan),
+  };
+}
+
+/** The first run to finish, taking one work of each in turn; past the budget, the most productive. */
+function runTrial(runs: readonly PlanRun[], wanted: number, budget: number): PlanRun {
+  for (let round = 0; round < budget; round++) {
+    for (const run of runs) {
+      run.work();
+      if (run.finished(wanted)) return run;
+    }
+  }
+  let best = runs[0] as PlanRun;
+  for (const run of runs) if (run.productivity() > best.productivity()) best = run;
+  return best;
+}
+
+/** One candidate plan being run over a snapshot of its index. */
+class PlanRun {
+  /** Results found during the trial, in scan order. */
+  private readonly found: Document[] = [];
+  private readonly entries: Iterator<Document | null>;
+  private works = 0;
+  private done = false;
+
+  constructor(
+    readonly plan: QueryPlan,
+    private readonly accept: (doc: Document) => boolean,
+  ) {
+    this.entries = scanEntries(plan, plan.index.snapshot());
+  }
+
+  /** One trial step: examines an index entry, keeping the document when it is a result. */
+  work(): void {
+    const doc = this.next();
+    if (doc) this.found.push(doc);
+  }
+
+  /** Whether the run has what the query needs: `wanted` results in order, or its whole scan. */
+  finished(wanted: number): boolean {
+    return this.done || (this.plan.providesSort && this.found.length >= wanted);
+  }
+
+  productivity(): number {
+    return this.found.length / Math.max(1, this.works);
+  }
+
+  /** Its results: those the trial found, then the rest of the scan. */
+  *results(): IterableIterator<Document> {
+    yield* this.found;
+    for (let doc = this.next(); doc !== undefined; doc = this.next()) if (doc) yield doc;
+  }
+
+  /** The next index entry's document when it is a result, null when not, undefined at the end of the scan. */
+  private next(): Document | null | undefined {
+    const entry = this.entries.next();
+    if (entry.done) {
+      this.done = true;
+      return undefined;
+    }
+    this.works++;
+    return entry.value && this.accept(entry.value) ? entry.value : null;
+  }
+}
