@@ -1,7 +1,7 @@
 /**
  * Embedded engine figures (issue: skeleton and embedded engine): insert throughput with one and 16 writes in
  * flight (journal with fdatasync), indexed equality lookup vs full collection scan at 10k and 100k documents,
- * and restart (recovery) time after 100k writes. Then (issue: query planner) FHIR-shaped search queries on 100k
+ * and restart (recovery) time after 100k writes. Search suite (issue: query planner): FHIR-shaped queries on 100k
  * documents with the plan each one ran, read from explain.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -112,8 +112,12 @@ const SEARCH_CASES: SearchCase[] = [
   { name: '8 count code (10k) & subject (80)', count: (i) => ({ $and: [base, { 'sp.k': code(i) }, { 'sp.k': subject(i) }] }) },
 ];
 
-/** FHIR search shapes on 100k Observation-like documents: latency and the plan explain reports for each. */
-async function searchQueries(rows: Row[]): Promise<void> {
+/**
+ * FHIR search shapes on 100k Observation-like documents in a fresh in-memory engine: latency and the plan explain
+ * reports for each. Its own suite (`npm run bench -- search`), also run by `npm run bench -- engine`.
+ */
+export async function benchEngineSearch(): Promise<Row[]> {
+  const rows: Row[] = [];
   const engine = await startEmbeddedMongo({});
   const client = await new MongoClient(engine.uri).connect();
   try {
@@ -141,6 +145,7 @@ async function searchQueries(rows: Row[]): Promise<void> {
     await client.close();
     await engine.close();
   }
+  return rows;
 }
 
 export async function benchEngine(): Promise<Row[]> {
@@ -176,6 +181,5 @@ export async function benchEngine(): Promise<Row[]> {
     await engine?.close();
     await rm(dataDir, { recursive: true, force: true });
   }
-  await searchQueries(rows);
   return rows;
 }
