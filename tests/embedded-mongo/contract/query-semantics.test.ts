@@ -98,6 +98,23 @@ describe('arrays', () => {
     expect(await idsMatching(scored, { scores: { $elemMatch: { $gt: 3, $lt: 6 } } })).toEqual([2]);
   });
 
+  it('a range on a path through an array of subdocuments also reads the arrays it ends at, element by element', async () => {
+    const nested = [
+      { _id: 1, a: [{ x: [1, 5] }, { x: 2 }] },
+      { _id: 2, a: [{ x: [1, 2] }] },
+    ];
+    expect(await idsMatching(nested, { 'a.x': { $gte: 4 } })).toEqual([1]);
+    expect(await idsMatching(nested, { 'a.x': { $gt: 1, $lt: 2 } })).toEqual([1, 2]);
+  });
+
+  it('$elemMatch on a path through an array of subdocuments matches only arrays at the end of the path', async () => {
+    const nested = [
+      { _id: 1, a: [{ p: 0.5 }, { p: 3.5 }] },
+      { _id: 2, a: [{ p: [0.5, 9] }] },
+    ];
+    expect(await idsMatching(nested, { 'a.p': { $elemMatch: { $lte: 2.5 } } })).toEqual([2]);
+  });
+
   it('$elemMatch on subdocuments requires both fields in the same element', async () => {
     const coded = [
       { _id: 1, codes: [{ system: 's1', code: 'x' }, { system: 's2', code: 'y' }] },
