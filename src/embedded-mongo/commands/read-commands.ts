@@ -18,7 +18,7 @@ import { parseSort } from '../engine/sort-documents';
 import { runPipeline } from '../engine/run-pipeline';
 import { queryOptions } from '../engine/matcher';
 import { cloneDocument } from '../values/clone-document';
-import { collectPathValues, splitPath } from '../values/field-paths';
+import { collectPathValues, isSubdocument, splitPath } from '../values/field-paths';
 import { compareValues } from '../values/bson-order';
 import { updateMatching } from './write-commands';
 import type { QueryOptions } from '../engine/data-access';
@@ -87,19 +87,57 @@ export const killCursors: CommandHandler = (command, context) => {
   return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [] };
 };
 
-/** The query a pipeline starts with: a leading `$match`, `$sort`, `$limit` run on the query planner; the rest runs in mingo. */
+/**
+ * The query a pipeline starts with: a leading `$match`, `$sort`, `$skip`, `$limit` run on the query planner (a
+ * `$skip` or `$limit` mingo would reject is left to it); the rest runs in mingo.
+ */
 export function pipelineQuery(pipeline: Document[]): { options: QueryOptions; rest: Document[] } {
   const options: QueryOptions = {};
   let i = 0;
   const stage = (name: string): unknown => (pipeline[i] && name in (pipeline[i] as Document) ? (pipeline[i] as Document)[name] : undefined);
+  const count = (name: string, least: number): number | undefined => {
+    const value = stage(name);
+    return typeof value === 'number' && Number.isInteger(value) && value >= least ? value : undefined;
+  };
   if (stage('$match') !== undefined) options.filter = pipeline[i++]?.$match as Document;
   if (stage('$sort') !== undefined) options.sort = parseSort(pipeline[i++]?.$sort);
-  if (options.sort && stage('$limit') !== undefined) options.limit = Number(pipeline[i++]?.$limit);
+  const skip = count('$skip', 0);
+  if (skip !== undefined) {
+    options.skip = skip;
+    i++;
+  }
+  const limit = count('$limit', 1);
+  if (limit !== undefined) {
+    options.limit = limit;
+    i++;
+  }
   return { options, rest: pipeline.slice(i) };
 }
 
 function* cloned(docs: Iterable<Document>): IterableIterator<Document> {
   for (const doc of docs) yield cloneDocument(doc);
+}
+
+/**
+ * `{$group: {_id: <constant>, n: {$sum: 1}}}`, how drivers count (countDocuments): its one output document, to be
+ * completed with the count; undefined for any other stage.
+ */
+function countingGroup(stage: Document | undefined): Document | undefined {
+  const group = stage?.$group as Document | undefined;
+  if (!stage || Object.keys(stage).length !== 1 || !isSubdocument(group) || !('_id' in group)) return undefined;
+  const id = group._id;
+  const constant = id === null || typeof id === 'number' || typeof id === 'boolean' || (typeof id === 'string' && !id.startsWith('$'));
+  const counters = Object.entries(group).filter(([field]) => field !== '_id');
+  if (!constant || !counters.every(([, value]) => isSubdocument(value) && Object.keys(value).length === 1 && value.$sum === 1)) return undefined;
+  return { _id: id, ...Object.fromEntries(counters.map(([field]) => [field, 0])) };
+}
+
+/** The group's document with every counter set to the number of documents; none for no documents, as $group. */
+function* countInto(docs: Iterable<Document>, group: Document): IterableIterator<Document> {
+  let n = 0;
+  for (const _doc of docs) n++;
+  if (n === 0) return;
+  yield Object.fromEntries(Object.entries(group).map(([field, value]) => [field, field === '_id' ? value : n]));
 }
 
 export const aggregate: CommandHandler = (command, context) => {
@@ -117,7 +155,9 @@ export const aggregate: CommandHandler = (command, context) => {
   const { options, rest } = pipelineQuery(pipeline as Document[]);
   const { docs } = context.access.query(collection, options);
   const resolve = (other: string): Document[] => [...cloned(context.access.query(context.access.collection(other), {}).docs)];
-  const iterator = rest.length === 0 ? cloned(docs) : runPipeline(rest, cloned(docs), resolve);
+  // Counting needs no copies of the documents, nor mingo.
+  const counter = rest.length === 1 ? countingGroup(rest[0]) : undefined;
+  const iterator = counter ? countInto(docs, counter) : rest.length === 0 ? cloned(docs) : runPipeline(rest, cloned(docs), resolve);
   const batchSize = optionalDocument(command, 'cursor')?.batchSize as number | undefined;
   const cursor = context.engine.cursors.open(`${context.dbName}.${name ?? '$cmd.aggregate'}`, iterator, {
     batchSize,
