@@ -8,7 +8,7 @@
  * https://www.mongodb.com/docs/manual/core/query-plans/#plan-cache-entry-state
  */
 import type { Document } from 'bson';
-import { enumeratePlans, scanEntries, type QueryPlan } from './query-planner';
+import { enumeratePlans, IndexCursor, type QueryPlan } from './query-planner';
 import { sortDocuments, type SortField } from './sort-documents';
 import type { Collection } from './collection';
 
@@ -66,7 +66,7 @@ function runTrial(runs: readonly PlanRun[], wanted: number, budget: number): Pla
 class PlanRun {
   /** Results found during the trial, in scan order. */
   private readonly found: Document[] = [];
-  private readonly entries: Iterator<Document | null>;
+  private readonly cursor: IndexCursor;
   private works = 0;
   private done = false;
 
@@ -74,7 +74,7 @@ class PlanRun {
     readonly plan: QueryPlan,
     private readonly accept: (doc: Document) => boolean,
   ) {
-    this.entries = scanEntries(plan, plan.index.snapshot());
+    this.cursor = new IndexCursor(plan, plan.index.snapshot());
   }
 
   /** One trial step: examines an index entry, keeping the document when it is a result. */
@@ -100,12 +100,12 @@ class PlanRun {
 
   /** The next index entry's document when it is a result, null when not, undefined at the end of the scan. */
   private next(): Document | null | undefined {
-    const entry = this.entries.next();
-    if (entry.done) {
+    const doc = this.cursor.next();
+    if (doc === undefined) {
       this.done = true;
       return undefined;
     }
     this.works++;
-    return entry.value && this.accept(entry.value) ? entry.value : null;
+    return doc && this.accept(doc) ? doc : null;
   }
 }

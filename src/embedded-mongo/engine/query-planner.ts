@@ -93,40 +93,90 @@ function scanPlanOf(index: CollectionIndex, scan: IndexScan, sort: readonly Sort
   };
 }
 
-/**
- * The entries of a plan's scan of `tree` (a snapshot of its index), one per step: the document, or null for an
- * entry of a document already yielded (a multikey index holds one entry per array element).
- */
-export function* scanEntries(plan: QueryPlan, tree: IndexTree): IterableIterator<Document | null> {
-  const seen = plan.index.multikey ? new Set<string>() : undefined;
-  const ranges = plan.bounds ?? wholeIndex(plan.index).bounds;
-  for (const range of plan.reverse ? [...ranges].reverse() : ranges) {
-    for (const [key, doc] of iterateRange(tree, plan.index, range, plan.reverse)) {
-      if (seen) {
-        const id = key[key.length - 1] as string;
-        if (seen.has(id)) {
-          yield null;
-          continue;
-        }
-        seen.add(id);
-      }
-      yield doc;
-    }
-  }
-}
+/** The first and the largest number of entries read from the tree at a time. */
+const FIRST_CHUNK = 16;
+const MAX_CHUNK = 1024;
 
-function* iterateRange(tree: IndexTree, index: CollectionIndex, range: Bound, reverse: boolean): IterableIterator<[EntryKey, Document]> {
-  const directions = index.fields.map((f) => f.direction);
-  const cmp = (a: EntryKey, b: EntryKey): number => compareEntryKeys(a, b, directions);
-  if (!reverse) {
-    for (const entry of tree.entries(range.low)) {
-      if (cmp(entry[0], range.high) > 0) return;
-      yield entry;
+/**
+ * A plan's scan of `tree` (a snapshot of its index), one entry per step. Forward scans read the tree in growing
+ * chunks, each bounded by a search in the tree rather than by comparing every entry with the range's end; small
+ * first chunks keep a plan that stops early (a trial's loser) from reading far.
+ */
+export class IndexCursor {
+  private readonly ranges: readonly Bound[];
+  private readonly compare: (a: EntryKey, b: EntryKey) => number;
+  /** Document keys already returned, when the index holds several entries per document. */
+  private readonly seen: Set<unknown> | undefined;
+  private range = 0;
+  private chunk: [EntryKey, Document][] = [];
+  private position = 0;
+  private size = FIRST_CHUNK;
+  /** Where a forward read of the current range resumes (the last entry read), or the backward iterator. */
+  private resumeFrom: EntryKey | undefined;
+  private backward: Iterator<[EntryKey, Document]> | undefined;
+  private rangeDone = false;
+
+  constructor(
+    private readonly plan: QueryPlan,
+    private readonly tree: IndexTree,
+  ) {
+    const ranges = plan.bounds ?? wholeIndex(plan.index).bounds;
+    this.ranges = plan.reverse ? [...ranges].reverse() : ranges;
+    const directions = plan.index.fields.map((f) => f.direction);
+    this.compare = (a, b) => compareEntryKeys(a, b, directions);
+    this.seen = plan.index.multikey ? new Set() : undefined;
+  }
+
+  /** The next entry's document, null when the entry repeats a document already returned, undefined at the end. */
+  next(): Document | null | undefined {
+    while (this.position >= this.chunk.length) if (!this.read()) return undefined;
+    const doc = (this.chunk[this.position++] as [EntryKey, Document])[1];
+    if (this.seen) {
+      // Every entry of a document in one snapshot points to the same stored object.
+      if (this.seen.has(doc)) return null;
+      this.seen.add(doc);
     }
-  } else {
-    for (const entry of tree.entriesReversed(range.high)) {
-      if (cmp(entry[0], range.low) < 0) return;
-      yield entry;
+    return doc;
+  }
+
+  /** Reads the next chunk, moving on to the next range when one is done; false after the last range. */
+  private read(): boolean {
+    while (this.range < this.ranges.length) {
+      if (!this.rangeDone && this.readRange(this.ranges[this.range] as Bound)) return true;
+      this.range++;
+      this.size = FIRST_CHUNK;
+      this.resumeFrom = undefined;
+      this.backward = undefined;
+      this.rangeDone = false;
     }
+    return false;
+  }
+
+  private readRange(range: Bound): boolean {
+    const size = this.size;
+    this.size = Math.min(size * 2, MAX_CHUNK);
+    this.position = 0;
+    if (this.plan.reverse) {
+      this.backward ??= this.tree.entriesReversed(range.high);
+      this.chunk = [];
+      while (this.chunk.length < size) {
+        const step = this.backward.next();
+        if (step.done || this.compare(step.value[0], range.low) < 0) {
+          this.rangeDone = true;
+          break;
+        }
+        this.chunk.push(step.value);
+      }
+      return this.chunk.length > 0;
+    }
+    // A resumed read starts again at the last entry already read, and skips it.
+    const resumed = this.resumeFrom !== undefined;
+    this.chunk = this.tree.getRange(this.resumeFrom ?? range.low, range.high, true, resumed ? size + 1 : size);
+    if (resumed && this.chunk.length > 0 && this.compare((this.chunk[0] as [EntryKey, Document])[0], this.resumeFrom as EntryKey) === 0) {
+      this.position = 1;
+    }
+    if (this.chunk.length - this.position < size) this.rangeDone = true;
+    else this.resumeFrom = (this.chunk[this.chunk.length - 1] as [EntryKey, Document])[0];
+    return this.position < this.chunk.length;
   }
 }

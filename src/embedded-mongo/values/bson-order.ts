@@ -84,6 +84,9 @@ function compareStrings(a: string, b: string): number {
 
 /** Compares two BSON values in MongoDB's order: negative, zero or positive. */
 export function compareValues(a: KeyValue, b: KeyValue): number {
+  // Index keys and sort keys are mostly strings of strings and numbers of numbers: compare those first.
+  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
+  if (typeof a === 'number' && typeof b === 'number') return compareNumbers(a, b);
   const rankA = typeRank(a);
   const rankB = typeRank(b);
   if (rankA !== rankB) return rankA < rankB ? -1 : 1;

@@ -6,7 +6,7 @@
  */
 import type { Document } from 'bson';
 import { Collection } from '../../../src/embedded-mongo/engine/collection';
-import { enumeratePlans, scanEntries, type QueryPlan } from '../../../src/embedded-mongo/engine/query-planner';
+import { enumeratePlans, IndexCursor, type QueryPlan } from '../../../src/embedded-mongo/engine/query-planner';
 import { executeQuery } from '../../../src/embedded-mongo/engine/execute-query';
 import { compileFilter } from '../../../src/embedded-mongo/engine/matcher';
 import { describeStages } from '../../../src/embedded-mongo/engine/plan-stages';
@@ -31,7 +31,10 @@ function run(collection: Collection, filter: Document, sort: SortField[] = [], l
 
 /** The number of index entries a plan's scan visits. */
 function entriesScanned(plan: QueryPlan): number {
-  return [...scanEntries(plan, plan.index.snapshot())].length;
+  const cursor = new IndexCursor(plan, plan.index.snapshot());
+  let entries = 0;
+  while (cursor.next() !== undefined) entries++;
+  return entries;
 }
 
 const byId: SortField[] = [{ name: '_id', direction: 1 }];
@@ -68,6 +71,16 @@ describe('query planner', () => {
     const { plan, ids } = run(collection, { _id: { $in: [7, 3, 900, 5] } }, [{ name: '_id', direction: -1 }]);
     expect(plan.summary).toBe('IXSCAN _id_ (sort)');
     expect(ids).toEqual([900, 7, 5, 3]);
+  });
+
+  it('reads a long range in order, forward and backward, each entry once', () => {
+    const forward = run(collection, { k: { $gte: 10, $lte: 990 } }, [{ name: 'k', direction: 1 }]);
+    const backward = run(collection, { k: { $gte: 10, $lte: 990 } }, [{ name: 'k', direction: -1 }]);
+    const expected = Array.from({ length: 981 }, (_, i) => 10 + i);
+    expect(forward.plan.summary).toBe('IXSCAN k_1 (sort)');
+    expect(forward.ids).toEqual(expected);
+    expect(backward.plan.reverse).toBe(true);
+    expect(backward.ids).toEqual([...expected].reverse());
   });
 
   it('returns each document once from a multikey index with several matching keys', () => {
