@@ -1,7 +1,7 @@
 /**
  * explain: the plan a find, aggregate, count or distinct runs, in mongod's `queryPlanner` shape (the winner of the
- * trial and the rejected candidates), so that tests and benchmarks read the chosen index the same way from the
- * engine and from mongod. The trial runs, as on mongod; the command itself does not.
+ * trial and the rejected candidates, or the plan cached for the query's shape), so that tests and benchmarks read
+ * the chosen index the same way from the engine and from mongod. The trial runs, as on mongod; the command does not.
  * https://www.mongodb.com/docs/manual/reference/command/explain/
  */
 import type { Document } from 'bson';
@@ -35,11 +35,12 @@ export const explain: CommandHandler = (command, context) => {
 };
 
 function plannerSection(context: CommandContext, name: string, options: QueryOptions): Document {
-  const { plan, rejected } = context.access.query(context.access.collection(name), options);
+  const { plan, rejected, cached } = context.access.query(context.access.collection(name), options);
   return {
     namespace: `${context.dbName}.${name}`,
     parsedQuery: options.filter ?? {},
     winningPlan: describeStages(plan, options),
     rejectedPlans: rejected.map((other) => describeStages(other, options)),
+    isCached: cached,
   };
 }

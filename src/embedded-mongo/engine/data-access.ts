@@ -37,6 +37,8 @@ export interface QueryResult {
   readonly plan: QueryPlan;
   /** The candidate plans the trial did not choose. */
   readonly rejected: readonly QueryPlan[];
+  /** Whether the plan came from the plan cache. */
+  readonly cached: boolean;
 }
 
 export class DataAccess {
@@ -66,7 +68,7 @@ export class DataAccess {
   query(collection: Collection | undefined, options: QueryOptions): QueryResult {
     const sort = options.sort ?? [];
     if (!collection) {
-      return { docs: [], plan: { summary: 'EOF' } as QueryPlan, rejected: [] };
+      return { docs: [], plan: { summary: 'EOF' } as QueryPlan, rejected: [], cached: false };
     }
     const predicate = compileFilter(options.filter);
     const skip = options.skip ?? 0;
@@ -78,7 +80,7 @@ export class DataAccess {
     const wanted = limit === undefined ? undefined : skip + limit;
     const execution = executeQuery(collection, { filter: options.filter, sort, wanted, accept });
     const docs = own ? withOwnWrites(execution.docs, ownMatches(own, predicate), sort) : execution.docs;
-    return { docs: sliceDocs(docs, skip, limit), plan: execution.plan, rejected: execution.rejected };
+    return { docs: sliceDocs(docs, skip, limit), plan: execution.plan, rejected: execution.rejected, cached: execution.cached };
   }
 
   /** The current version of a document as this access sees it. */

@@ -4,12 +4,14 @@
  * applied; the first to produce the results the query needs in order (skip + limit, or a first batch of 101), or
  * to finish its scan (a plan that must sort afterwards cannot answer before that), wins; when none finishes
  * within the trial's budget, the one with the most results per work does. The winner goes on from where the trial
- * left it, so no document is examined twice by the plan that answers.
- * https://www.mongodb.com/docs/manual/core/query-plans/#plan-cache-entry-state
+ * left it, so no document is examined twice by the plan that answers. The choice is cached for the query's shape
+ * (plan-cache.ts).
+ * https://www.mongodb.com/docs/manual/core/query-plans/
  */
 import type { Document } from 'bson';
 import { enumeratePlans, IndexCursor, type QueryPlan } from './query-planner';
 import { sortDocuments, type SortField } from './sort-documents';
+import { cachePlan, EVICTION_RATIO, evictPlan, findCachedPlan, planCacheKey } from './plan-cache';
 import type { Collection } from './collection';
 
 export interface PlannedQuery {
@@ -25,8 +27,10 @@ export interface QueryExecution {
   /** Every result, in sort order when the query sorts (skip and limit are left to the caller). */
   readonly docs: Iterable<Document>;
   readonly plan: QueryPlan;
-  /** The candidates the trial did not choose, for explain. */
+  /** The candidates the trial did not choose, for explain (none when the plan came from the plan cache). */
   readonly rejected: readonly QueryPlan[];
+  /** Whether the plan came from the plan cache. */
+  readonly cached: boolean;
 }
 
 /** mongod's internalQueryPlanEvaluationMaxResults: what an unlimited query's trial waits for (its first batch). */
@@ -38,15 +42,53 @@ const TRIAL_COLLECTION_FRACTION = 0.3;
 /** Plans, chooses and starts a query; documents stream from the winning plan as they are read. */
 export function executeQuery(collection: Collection, query: PlannedQuery): QueryExecution {
   const candidates = enumeratePlans(collection, query.filter, query.sort);
-  const runs = candidates.map((plan) => new PlanRun(plan, query.accept));
-  const budget = Math.max(TRIAL_WORKS, Math.floor(TRIAL_COLLECTION_FRACTION * collection.size));
-  const winner = runs.length === 1 ? (runs[0] as PlanRun) : runTrial(runs, query.wanted ?? TRIAL_RESULTS, budget);
-  const sorted = query.sort.length === 0 || winner.plan.providesSort;
+  const wanted = query.wanted ?? TRIAL_RESULTS;
+  let winner: PlanRun | undefined;
+  let cached = false;
+  if (candidates.length === 1) {
+    winner = new PlanRun(candidates[0] as QueryPlan, query.accept);
+  } else {
+    const key = planCacheKey(collection, query.filter, query.sort, query.wanted !== undefined);
+    winner = runCachedPlan(collection, key, candidates, query.accept, wanted);
+    cached = winner !== undefined;
+    if (!winner) {
+      const budget = Math.max(TRIAL_WORKS, Math.floor(TRIAL_COLLECTION_FRACTION * collection.size));
+      winner = runTrial(candidates.map((plan) => new PlanRun(plan, query.accept)), wanted, budget);
+      cachePlan(collection, key, { signature: winner.plan.signature, works: winner.works });
+    }
+  }
+  const { plan } = winner;
+  const sorted = query.sort.length === 0 || plan.providesSort;
   return {
     docs: sorted ? winner.results() : sortDocuments(winner.results(), query.sort, query.wanted),
-    plan: winner.plan,
-    rejected: candidates.filter((plan) => plan !== winner.plan),
+    plan,
+    rejected: cached ? [] : candidates.filter((candidate) => candidate !== plan),
+    cached,
   };
+}
+
+/**
+ * The cached plan of the query's shape, once it has what the query needs within ten times the works of its
+ * trial; undefined (and no longer cached) when it has not, or when no candidate is that plan any more.
+ */
+function runCachedPlan(
+  collection: Collection,
+  key: string,
+  candidates: readonly QueryPlan[],
+  accept: (doc: Document) => boolean,
+  wanted: number,
+): PlanRun | undefined {
+  const entry = findCachedPlan(collection, key);
+  if (!entry) return undefined;
+  const plan = candidates.find((candidate) => candidate.signature === entry.signature);
+  if (plan) {
+    const run = new PlanRun(plan, accept);
+    const budget = Math.max(1, entry.works) * EVICTION_RATIO;
+    while (!run.finished(wanted) && run.works < budget) run.work();
+    if (run.finished(wanted)) return run;
+  }
+  evictPlan(collection, key);
+  return undefined;
 }
 
 /** The first run to finish, taking one work of each in turn; past the budget, the most productive. */
@@ -67,7 +109,7 @@ class PlanRun {
   /** Results found during the trial, in scan order. */
   private readonly found: Document[] = [];
   private readonly cursor: IndexCursor;
-  private works = 0;
+  private examined = 0;
   private done = false;
 
   constructor(
@@ -88,8 +130,13 @@ class PlanRun {
     return this.done || (this.plan.providesSort && this.found.length >= wanted);
   }
 
+  /** Index entries examined so far. */
+  get works(): number {
+    return this.examined;
+  }
+
   productivity(): number {
-    return this.found.length / Math.max(1, this.works);
+    return this.found.length / Math.max(1, this.examined);
   }
 
   /** Its results: those the trial found, then the rest of the scan. */
@@ -105,7 +152,7 @@ class PlanRun {
       this.done = true;
       return undefined;
     }
-    this.works++;
+    this.examined++;
     return doc && this.accept(doc) ? doc : null;
   }
 }

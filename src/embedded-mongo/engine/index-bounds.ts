@@ -25,6 +25,11 @@ export interface IndexScan {
   readonly constant: readonly boolean[];
   /** The conditions the bounds come from, one per bounded field. */
   readonly conditions: readonly FieldPredicate[];
+  /**
+   * Which alternative of each bounded field the scan uses (its position among the field's conditions, `>` or `<`
+   * for the lower or upper end of a split range): the same for the same query shape, so a plan cache can name it.
+   */
+  readonly choice: string;
   /** Fields bound to points, and whether a range follows them. */
   readonly pointFields: number;
   readonly hasRange: boolean;
@@ -36,23 +41,23 @@ const MAX_BOUNDS = 100_000;
 /** Every scan of `index` the predicates allow: one per combination of alternatives on its leading fields. */
 export function enumerateScans(index: CollectionIndex, predicates: FieldPredicates): IndexScan[] {
   const scans: IndexScan[] = [];
-  const extend = (chosen: FieldPredicate[], combinations: number): void => {
+  const extend = (chosen: FieldPredicate[], labels: string[], combinations: number): void => {
     const position = chosen.length;
     const field = index.fields[position];
     const last = chosen[position - 1];
     let extended = false;
     if (field && !(last && !last.points)) {
-      for (const alternative of alternativesOn(index, position, predicates.get(field.name) ?? [])) {
+      for (const [alternative, label] of alternativesOn(index, position, predicates.get(field.name) ?? [])) {
         if (index.spec.sparse && alternative.points?.some((p) => p === null)) continue;
         const count = combinations * (alternative.points?.length ?? 1);
         if (count > MAX_BOUNDS || !chosen.every((other, j) => canCompound(index, j, other, position, alternative))) continue;
         extended = true;
-        extend([...chosen, alternative], count);
+        extend([...chosen, alternative], [...labels, label], count);
       }
     }
-    if (!extended && chosen.length > 0) scans.push(makeScan(index, chosen));
+    if (!extended && chosen.length > 0) scans.push(makeScan(index, chosen, labels.join(',')));
   };
-  extend([], 1);
+  extend([], [], 1);
   return scans;
 }
 
@@ -62,6 +67,7 @@ export function wholeIndex(index: CollectionIndex): IndexScan {
     bounds: [{ low: [...index.fields.map((f) => treeMin(f.direction)), LOWEST], high: [...index.fields.map((f) => treeMax(f.direction)), HIGHEST] }],
     constant: index.fields.map(() => false),
     conditions: [],
+    choice: 'all',
     pointFields: 0,
     hasRange: false,
   };
@@ -91,12 +97,12 @@ export function sortDirection(index: CollectionIndex, scan: IndexScan, sort: rea
 }
 
 /** The conditions usable on one field; a range whose ends may hold for different array elements splits in two. */
-function alternativesOn(index: CollectionIndex, position: number, predicates: readonly FieldPredicate[]): FieldPredicate[] {
-  return predicates.flatMap((p) => {
-    if (!p.low || !p.high || p.oneValue || throughArraysWithin(index, position, position, scopeDepth(p.scopes, p.scopes))) return [p];
+function alternativesOn(index: CollectionIndex, position: number, predicates: readonly FieldPredicate[]): [FieldPredicate, string][] {
+  return predicates.flatMap((p, i): [FieldPredicate, string][] => {
+    if (!p.low || !p.high || p.oneValue || throughArraysWithin(index, position, position, scopeDepth(p.scopes, p.scopes))) return [[p, `${i}`]];
     return [
-      { low: p.low, scopes: p.scopes },
-      { high: p.high, scopes: p.scopes },
+      [{ low: p.low, scopes: p.scopes }, `${i}>`],
+      [{ high: p.high, scopes: p.scopes }, `${i}<`],
     ];
   });
 }
@@ -127,7 +133,7 @@ function scopeDepth(a: readonly ElemMatchScope[], b: readonly ElemMatchScope[]):
   return depth;
 }
 
-function makeScan(index: CollectionIndex, chosen: readonly FieldPredicate[]): IndexScan {
+function makeScan(index: CollectionIndex, chosen: readonly FieldPredicate[], choice: string): IndexScan {
   const fields = index.fields;
   const constant = fields.map(() => false);
   let prefixes: KeyValue[][] = [[]];
@@ -146,6 +152,7 @@ function makeScan(index: CollectionIndex, chosen: readonly FieldPredicate[]): In
     bounds: prefixes.map((prefix) => makeBound(index, prefix, range)),
     constant,
     conditions: chosen,
+    choice,
     pointFields: range ? chosen.length - 1 : chosen.length,
     hasRange: range !== undefined,
   };

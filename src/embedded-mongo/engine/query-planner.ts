@@ -24,6 +24,8 @@ export interface QueryPlan {
   readonly providesSort: boolean;
   /** For explain and tests: "IXSCAN name", "IXSCAN name (sort)" or "COLLSCAN". */
   readonly summary: string;
+  /** Names the plan among the candidates of any query of the same shape (the plan cache's entry). */
+  readonly signature: string;
 }
 
 /** mongod's internalQueryPlannerMaxIndexedSolutions: the most candidates a query gets. */
@@ -61,7 +63,8 @@ export function enumeratePlans(collection: Collection, filter: Document | undefi
   }
   if (candidates.length === 0) {
     const index = collection.idIndex;
-    return [{ index, bounds: undefined, intervals: describeIntervals(index, []), reverse: false, providesSort: sort.length === 0, summary: 'COLLSCAN' }];
+    const intervals = describeIntervals(index, []);
+    return [{ index, bounds: undefined, intervals, reverse: false, providesSort: sort.length === 0, summary: 'COLLSCAN', signature: 'COLLSCAN' }];
   }
   return candidates
     .filter((candidate) => !candidates.some((other) => dominates(other, candidate)))
@@ -90,6 +93,7 @@ function scanPlanOf(index: CollectionIndex, scan: IndexScan, sort: readonly Sort
     reverse: reverse ?? false,
     providesSort,
     summary: `IXSCAN ${index.name}${sort.length > 0 && providesSort ? ' (sort)' : ''}`,
+    signature: `${index.name} ${scan.choice}`,
   };
 }
 

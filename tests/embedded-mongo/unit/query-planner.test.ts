@@ -212,6 +212,49 @@ describe('choosing among candidate plans', () => {
   });
 });
 
+describe('plan cache', () => {
+  // https://www.mongodb.com/docs/manual/core/query-plans/#plan-cache-entry-state
+  function keyedCollection(): Collection {
+    const keyed = new Collection('db', 'cached');
+    keyed.createIndex({ v: 2, key: { tenant: 1, 'sp.k': 1 }, name: 'tenant_1_sp.k_1' });
+    for (let i = 0; i < 6000; i++) {
+      keyed.insert({ _id: i, tenant: 'T', sp: { k: [i < 5000 ? 'code=common' : 'code=other', i % 300 === 0 ? 'subject=rare' : `subject=s${i % 7}`] } }, i + 1);
+    }
+    return keyed;
+  }
+  const query = (first: string, second: string) => {
+    const filter = { $and: [{ tenant: 'T' }, { 'sp.k': first }, { 'sp.k': second }] };
+    return { filter, sort: byId, wanted: 21, accept: compileFilter(filter) };
+  };
+
+  it('runs the plan the trial chose for the next query of the same shape, without a trial', () => {
+    const keyed = keyedCollection();
+    const first = executeQuery(keyed, query('code=common', 'subject=rare'));
+    const second = executeQuery(keyed, query('code=other', 'subject=rare'));
+    expect([first.cached, second.cached]).toEqual([false, true]);
+    expect(second.plan.signature).toBe(first.plan.signature);
+    expect(second.plan.intervals['sp.k']).toEqual(['["subject=rare", "subject=rare"]']);
+    expect([...second.docs].map((d) => d._id)).toEqual([5100, 5400, 5700]);
+  });
+
+  it('evicts a cached plan that needs more than ten times the works of its trial, and plans again', () => {
+    const keyed = keyedCollection();
+    executeQuery(keyed, query('code=common', 'subject=rare'));
+    // The same shape with the clauses the other way round: the cached choice (the second clause) is now the broad one.
+    const swapped = executeQuery(keyed, query('subject=rare', 'code=common'));
+    expect(swapped.cached).toBe(false);
+    expect(swapped.plan.intervals['sp.k']).toEqual(['["subject=rare", "subject=rare"]']);
+    expect(executeQuery(keyed, query('subject=rare', 'code=common')).cached).toBe(true);
+  });
+
+  it('plans again once the collection has another index', () => {
+    const keyed = keyedCollection();
+    executeQuery(keyed, query('code=common', 'subject=rare'));
+    keyed.createIndex({ v: 2, key: { tenant: 1 }, name: 'tenant_1' });
+    expect(executeQuery(keyed, query('code=common', 'subject=rare')).cached).toBe(false);
+  });
+});
+
 describe('results equal a collection scan for random FHIR-shaped queries', () => {
   /** mulberry32: a small seeded generator, so a failure reproduces. */
   function generator(seed: number): () => number {
