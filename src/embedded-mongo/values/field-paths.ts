@@ -106,6 +106,10 @@ function reachesNull(value: unknown, path: readonly string[], i: number): boolea
  * an empty array sorts below null. https://www.mongodb.com/docs/manual/reference/method/cursor.sort/#sort-with-arrays
  */
 export function sortKey(doc: unknown, path: readonly string[], direction: 1 | -1): unknown {
+  // Most sort paths meet no array: follow them directly, and only collect values where one is met.
+  let value = doc;
+  for (let i = 0; i < path.length && !Array.isArray(value); i++) value = isSubdocument(value) ? value[path[i] as string] : undefined;
+  if (!Array.isArray(value)) return value === undefined ? null : value;
   const values = collectPathValues(doc, path, EMPTY_ARRAY_KEY);
   if (values.length === 0) return null;
   let best = values[0];
