@@ -15,8 +15,8 @@ import type { SortField } from './sort-documents';
 /** How candidates are produced, and whether they already come in the requested sort order. */
 export interface QueryPlan {
   readonly index: CollectionIndex;
-  /** Key ranges scanned in index order; undefined walks the whole index. */
-  readonly bounds: readonly Bound[] | undefined;
+  /** Key ranges scanned in index order. */
+  readonly bounds: readonly Bound[];
   /** Per index field, the intervals scanned, as explain's `indexBounds` prints them. */
   readonly intervals: Record<string, string[]>;
   readonly reverse: boolean;
@@ -47,24 +47,25 @@ export function enumeratePlans(collection: Collection, filter: Document | undefi
   const candidates: Candidate[] = [];
   for (const index of collection.indexes.values()) {
     if (index.spec.partialFilterExpression) continue;
+    const unique = index.unique || index === collection.idIndex;
     let sortServed = false;
     for (const scan of enumerateScans(index, predicates)) {
-      const plan = scanPlanOf(index, scan, sort, false);
-      const unique = index.unique || index === collection.idIndex;
+      const plan = scanPlanOf(index, scan, sort);
       if (unique && scan.pointFields === index.fields.length && scan.bounds.length === 1) return [plan];
       sortServed ||= sort.length > 0 && plan.providesSort;
       const score = scan.pointFields * 2 + (scan.hasRange ? 1 : 0) + (plan.providesSort ? 0.5 : 0);
       candidates.push({ plan, conditions: new Set(scan.conditions), score });
     }
     if (sort.length > 0 && !sortServed && !index.spec.sparse) {
-      const plan = scanPlanOf(index, wholeIndex(index), sort, true);
+      const plan = scanPlanOf(index, wholeIndex(index), sort);
       if (plan.providesSort) candidates.push({ plan, conditions: new Set(), score: 0 });
     }
   }
   if (candidates.length === 0) {
     const index = collection.idIndex;
+    const { bounds } = wholeIndex(index);
     const intervals = describeIntervals(index, []);
-    return [{ index, bounds: undefined, intervals, reverse: false, providesSort: sort.length === 0, summary: 'COLLSCAN', signature: 'COLLSCAN' }];
+    return [{ index, bounds, intervals, reverse: false, providesSort: sort.length === 0, summary: 'COLLSCAN', signature: 'COLLSCAN' }];
   }
   return candidates
     .filter((candidate) => !candidates.some((other) => dominates(other, candidate)))
@@ -80,12 +81,12 @@ function dominates(a: Candidate, b: Candidate): boolean {
   return true;
 }
 
-function scanPlanOf(index: CollectionIndex, scan: IndexScan, sort: readonly SortField[], whole: boolean): QueryPlan {
+function scanPlanOf(index: CollectionIndex, scan: IndexScan, sort: readonly SortField[]): QueryPlan {
   const reverse = sortDirection(index, scan, sort);
   const providesSort = sort.length === 0 || reverse !== undefined;
   return {
     index,
-    bounds: whole ? undefined : scan.bounds,
+    bounds: scan.bounds,
     // Rendered only when explain asks: bounds of thousands of points are common (`_id: {$in: [...]}`).
     get intervals() {
       return describeIntervals(index, scan.conditions);
@@ -124,8 +125,7 @@ export class IndexCursor {
     private readonly plan: QueryPlan,
     private readonly tree: IndexTree,
   ) {
-    const ranges = plan.bounds ?? wholeIndex(plan.index).bounds;
-    this.ranges = plan.reverse ? [...ranges].reverse() : ranges;
+    this.ranges = plan.reverse ? [...plan.bounds].reverse() : plan.bounds;
     const directions = plan.index.fields.map((f) => f.direction);
     this.compare = (a, b) => compareEntryKeys(a, b, directions);
     this.seen = plan.index.multikey ? new Set() : undefined;
