@@ -36,12 +36,14 @@ export function describeStages(plan: QueryPlan, options: QueryOptions): Document
   const sort = options.sort ?? [];
   const skip = options.skip ?? 0;
   const limit = options.limit && options.limit > 0 ? options.limit : undefined;
-  if (sort.length > 0 && !plan.providesSort) {
+  // A blocking sort keeps only skip + limit documents, so, as on mongod, no LIMIT stage follows it.
+  const sorts = sort.length > 0 && !plan.providesSort;
+  if (sorts) {
     const sortPattern: Document = {};
     for (const field of sort) sortPattern[field.name] = field.direction;
     stage = { stage: 'SORT', sortPattern, ...(limit === undefined ? {} : { limitAmount: skip + limit }), inputStage: stage };
   }
   if (skip > 0) stage = { stage: 'SKIP', skipAmount: skip, inputStage: stage };
-  if (limit !== undefined) stage = { stage: 'LIMIT', limitAmount: limit, inputStage: stage };
+  if (limit !== undefined && !sorts) stage = { stage: 'LIMIT', limitAmount: limit, inputStage: stage };
   return stage;
 }

@@ -205,10 +205,11 @@ describe('choosing among candidate plans', () => {
     const { plan } = run(keyed, filter, byId, 21);
     const stages = describeStages(plan, { filter, sort: byId, limit: 21 });
     expect(stages).toMatchObject({
-      stage: 'LIMIT',
-      inputStage: { stage: 'SORT', inputStage: { stage: 'FETCH', inputStage: { stage: 'IXSCAN', indexName: 'tenant_1_sp.k_1' } } },
+      stage: 'SORT',
+      limitAmount: 21,
+      inputStage: { stage: 'FETCH', inputStage: { stage: 'IXSCAN', indexName: 'tenant_1_sp.k_1' } },
     });
-    expect(stages.inputStage.inputStage.inputStage.indexBounds).toEqual({ tenant: ['["T", "T"]'], 'sp.k': ['["subject=rare", "subject=rare"]'] });
+    expect(stages.inputStage.inputStage.indexBounds).toEqual({ tenant: ['["T", "T"]'], 'sp.k': ['["subject=rare", "subject=rare"]'] });
   });
 });
 
