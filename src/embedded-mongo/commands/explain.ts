@@ -6,17 +6,17 @@
  */
 import type { Document } from 'bson';
 import { collectionName, optionalDocument, type CommandContext, type CommandHandler } from './command-context';
-import { countQuery, findQuery, pipelineQuery } from './read-commands';
+import { parseCountQuery, parseFindQuery, splitPipelineQuery } from './read-commands';
 import { CommandError } from '../errors';
 import { describeStages } from '../engine/plan-stages';
 import type { QueryOptions } from '../engine/data-access';
 
 /** The query each explainable command runs, by command name. */
 const QUERIES: ReadonlyMap<string, (command: Document) => { options: QueryOptions; rest?: Document[] }> = new Map([
-  ['find', (command: Document) => ({ options: findQuery(command) })],
-  ['count', (command: Document) => ({ options: countQuery(command) })],
+  ['find', (command: Document) => ({ options: parseFindQuery(command) })],
+  ['count', (command: Document) => ({ options: parseCountQuery(command) })],
   ['distinct', (command: Document) => ({ options: { filter: optionalDocument(command, 'query') } })],
-  ['aggregate', (command: Document) => pipelineQuery(Array.isArray(command.pipeline) ? (command.pipeline as Document[]) : [])],
+  ['aggregate', (command: Document) => splitPipelineQuery(Array.isArray(command.pipeline) ? (command.pipeline as Document[]) : [])],
 ]);
 
 export const explain: CommandHandler = (command, context) => {

@@ -40,7 +40,7 @@ function sessionKey(context: CommandContext): string | undefined {
 }
 
 /** The query of a find command (a negative limit means a single batch of that many). */
-export function findQuery(command: Document): QueryOptions {
+export function parseFindQuery(command: Document): QueryOptions {
   const limit = optionalCount(command, 'limit');
   return {
     filter: optionalDocument(command, 'filter'),
@@ -54,7 +54,7 @@ export const find: CommandHandler = (command, context) => {
   const name = collectionName(command, 'find');
   const filter = optionalDocument(command, 'filter');
   const limit = optionalCount(command, 'limit');
-  const { docs } = context.access.query(context.access.collection(name), findQuery(command));
+  const { docs } = context.access.query(context.access.collection(name), parseFindQuery(command));
   const cursor = context.engine.cursors.open(`${context.dbName}.${name}`, docs[Symbol.iterator](), {
     batchSize: optionalCount(command, 'batchSize'),
     singleBatch: command.singleBatch === true || (limit !== undefined && limit < 0),
@@ -91,7 +91,7 @@ export const killCursors: CommandHandler = (command, context) => {
  * The query a pipeline starts with: a leading `$match`, `$sort`, `$skip`, `$limit` run on the query planner (a
  * `$skip` or `$limit` mingo would reject is left to it); the rest runs in mingo.
  */
-export function pipelineQuery(pipeline: Document[]): { options: QueryOptions; rest: Document[] } {
+export function splitPipelineQuery(pipeline: Document[]): { options: QueryOptions; rest: Document[] } {
   const options: QueryOptions = {};
   let i = 0;
   const stage = (name: string): unknown => (pipeline[i] && name in (pipeline[i] as Document) ? (pipeline[i] as Document)[name] : undefined);
@@ -122,7 +122,7 @@ function* cloned(docs: Iterable<Document>): IterableIterator<Document> {
  * `{$group: {_id: <constant>, n: {$sum: 1}}}`, how drivers count (countDocuments): its one output document, to be
  * completed with the count; undefined for any other stage.
  */
-function countingGroup(stage: Document | undefined): Document | undefined {
+function matchCountingGroup(stage: Document | undefined): Document | undefined {
   const group = stage?.$group as Document | undefined;
   if (!stage || Object.keys(stage).length !== 1 || !isSubdocument(group) || !('_id' in group)) return undefined;
   const id = group._id;
@@ -152,11 +152,11 @@ export const aggregate: CommandHandler = (command, context) => {
   }
   const name = typeof command.aggregate === 'string' ? collectionName(command, 'aggregate') : undefined;
   const collection = name ? context.access.collection(name) : undefined;
-  const { options, rest } = pipelineQuery(pipeline as Document[]);
+  const { options, rest } = splitPipelineQuery(pipeline as Document[]);
   const { docs } = context.access.query(collection, options);
   const resolve = (other: string): Document[] => [...cloned(context.access.query(context.access.collection(other), {}).docs)];
   // Counting needs no copies of the documents, nor mingo.
-  const counter = rest.length === 1 ? countingGroup(rest[0]) : undefined;
+  const counter = rest.length === 1 ? matchCountingGroup(rest[0]) : undefined;
   const iterator = counter ? countInto(docs, counter) : rest.length === 0 ? cloned(docs) : runPipeline(rest, cloned(docs), resolve);
   const batchSize = optionalDocument(command, 'cursor')?.batchSize as number | undefined;
   const cursor = context.engine.cursors.open(`${context.dbName}.${name ?? '$cmd.aggregate'}`, iterator, {
@@ -167,7 +167,7 @@ export const aggregate: CommandHandler = (command, context) => {
 };
 
 /** The query of a count command. */
-export function countQuery(command: Document): QueryOptions {
+export function parseCountQuery(command: Document): QueryOptions {
   const limit = optionalCount(command, 'limit');
   return { filter: optionalDocument(command, 'query'), skip: optionalCount(command, 'skip') ?? 0, limit: limit ? Math.abs(limit) : undefined };
 }
@@ -175,7 +175,7 @@ export function countQuery(command: Document): QueryOptions {
 export const count: CommandHandler = (command, context) => {
   const name = collectionName(command, 'count');
   const collection = context.access.collection(name);
-  const options = countQuery(command);
+  const options = parseCountQuery(command);
   const skip = options.skip ?? 0;
   if (!options.filter || Object.keys(options.filter).length === 0) {
     if (!context.access.txn && collection) {

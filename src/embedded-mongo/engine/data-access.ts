@@ -79,7 +79,7 @@ export class DataAccess {
     const accept = own ? (doc: Document) => !own.has(documentKey(doc._id)) && predicate(doc) : predicate;
     const wanted = limit === undefined ? undefined : skip + limit;
     const execution = executeQuery(collection, { filter: options.filter, sort, wanted, accept });
-    const docs = own ? withOwnWrites(execution.docs, ownMatches(own, predicate), sort) : execution.docs;
+    const docs = own ? mergeOwnWrites(execution.docs, findOwnMatches(own, predicate), sort) : execution.docs;
     return { docs: sliceDocs(docs, skip, limit), plan: execution.plan, rejected: execution.rejected, cached: execution.cached };
   }
 
@@ -174,14 +174,14 @@ export class DataAccess {
 }
 
 /** The transaction's own current versions that match, read when the query starts. */
-function ownMatches(overlay: ReadonlyMap<string, PendingWrite>, predicate: (doc: Document) => boolean): Document[] {
+function findOwnMatches(overlay: ReadonlyMap<string, PendingWrite>, predicate: (doc: Document) => boolean): Document[] {
   const own: Document[] = [];
   for (const pending of overlay.values()) if (pending.after && predicate(pending.after)) own.push(pending.after);
   return own;
 }
 
 /** Committed results together with the transaction's own, in sort order when there is one. */
-function* withOwnWrites(committed: Iterable<Document>, own: Document[], sort: readonly SortField[]): IterableIterator<Document> {
+function* mergeOwnWrites(committed: Iterable<Document>, own: Document[], sort: readonly SortField[]): IterableIterator<Document> {
   if (sort.length > 0) {
     yield* mergeSorted(committed, sortDocuments(own, sort), sort);
     return;

@@ -11,7 +11,7 @@
 import type { Document } from 'bson';
 import { enumeratePlans, IndexCursor, type QueryPlan } from './query-planner';
 import { sortDocuments, type SortField } from './sort-documents';
-import { cachePlan, EVICTION_RATIO, evictPlan, findCachedPlan, planCacheKey } from './plan-cache';
+import { cachePlan, computePlanCacheKey, EVICTION_RATIO, evictPlan, findCachedPlan } from './plan-cache';
 import type { Collection } from './collection';
 
 export interface PlannedQuery {
@@ -48,7 +48,7 @@ export function executeQuery(collection: Collection, query: PlannedQuery): Query
   if (candidates.length === 1) {
     winner = new PlanRun(candidates[0] as QueryPlan, query.accept);
   } else {
-    const key = planCacheKey(collection, query.filter, query.sort, query.wanted !== undefined);
+    const key = computePlanCacheKey(collection, query.filter, query.sort, query.wanted !== undefined);
     winner = runCachedPlan(collection, key, candidates, query.accept, wanted);
     cached = winner !== undefined;
     if (!winner) {

@@ -24,8 +24,8 @@ export function compileFastCondition(key: string, condition: unknown): Verdict |
   if (key.startsWith('$')) return undefined;
   const path = splitPath(key);
   if (!isSubdocument(condition)) {
-    const test = equalTo(condition);
-    return test && someValue(path, [test]);
+    const test = compileEquality(condition);
+    return test && testSomeValue(path, [test]);
   }
   const keys = Object.keys(condition);
   if (keys.length === 0 || !keys.every((k) => k.startsWith('$'))) return undefined;
@@ -33,21 +33,21 @@ export function compileFastCondition(key: string, condition: unknown): Verdict |
   let elemMatch: Verdict | undefined;
   for (const [op, operand] of Object.entries(condition)) {
     if (op === '$elemMatch') {
-      elemMatch = elementMatch(path, operand);
+      elemMatch = compileElemMatch(path, operand);
       if (!elemMatch) return undefined;
       continue;
     }
-    const test = valueTest(op, operand);
+    const test = compileValueTest(op, operand);
     if (!test) return undefined;
     tests.push(test);
   }
-  const verdicts = tests.length > 0 ? [someValue(path, tests)] : [];
+  const verdicts = tests.length > 0 ? [testSomeValue(path, tests)] : [];
   if (elemMatch) verdicts.push(elemMatch);
-  return allOf(verdicts);
+  return combineVerdicts(verdicts);
 }
 
 /** false when one verdict is false, otherwise undecided when one is, otherwise true. */
-function allOf(verdicts: readonly Verdict[]): Verdict {
+function combineVerdicts(verdicts: readonly Verdict[]): Verdict {
   if (verdicts.length === 1) return verdicts[0] as Verdict;
   return (doc) => {
     let undecided = false;
@@ -77,11 +77,11 @@ function compileFastDocument(query: Record<string, unknown>): Verdict | undefine
     if (!verdict) return undefined;
     verdicts.push(verdict);
   }
-  return verdicts.length > 0 ? allOf(verdicts) : undefined;
+  return verdicts.length > 0 ? combineVerdicts(verdicts) : undefined;
 }
 
 /** Each test holds for some value the path reaches (not necessarily the same one, as MongoDB reads arrays). */
-function someValue(path: readonly string[], tests: readonly ValueTest[]): Verdict {
+function testSomeValue(path: readonly string[], tests: readonly ValueTest[]): Verdict {
   if (tests.length === 1) {
     const test = tests[0] as ValueTest;
     return (doc) => somePathValue(doc, path, test);
@@ -90,7 +90,7 @@ function someValue(path: readonly string[], tests: readonly ValueTest[]): Verdic
 }
 
 /** Some element of an array at the path satisfies the `$elemMatch` query. */
-function elementMatch(path: readonly string[], query: unknown): Verdict | undefined {
+function compileElemMatch(path: readonly string[], query: unknown): Verdict | undefined {
   if (!isSubdocument(query) || path.some((part) => /^\d+$/.test(part))) return undefined;
   const keys = Object.keys(query);
   if (keys.length === 0) return undefined;
@@ -98,7 +98,7 @@ function elementMatch(path: readonly string[], query: unknown): Verdict | undefi
   if (keys.every((k) => k.startsWith('$') && !LOGICAL.has(k))) {
     const tests: ValueTest[] = [];
     for (const [op, operand] of Object.entries(query)) {
-      const test = valueTest(op, operand);
+      const test = compileValueTest(op, operand);
       if (!test) return undefined;
       tests.push(test);
     }
@@ -108,24 +108,24 @@ function elementMatch(path: readonly string[], query: unknown): Verdict | undefi
     if (!inner) return undefined;
     matches = (element) => (isSubdocument(element) ? inner(element) : undefined);
   }
-  return (doc) => someElement(doc, path, 0, matches);
+  return (doc) => testSomeElement(doc, path, 0, matches);
 }
 
 /**
  * Whether an element of an array the path ends at matches, reaching it through arrays of subdocuments on the
  * way: true, false, or undefined when an element or a nested array on the way leaves it undecided.
  */
-function someElement(value: unknown, path: readonly string[], i: number, matches: Verdict): boolean | undefined {
-  if (i === path.length) return Array.isArray(value) ? firstDecided(value, matches) : false;
+function testSomeElement(value: unknown, path: readonly string[], i: number, matches: Verdict): boolean | undefined {
+  if (i === path.length) return Array.isArray(value) ? decideAny(value, matches) : false;
   if (Array.isArray(value)) {
     if (value.some(Array.isArray)) return undefined;
-    return firstDecided(value, (element) => (isSubdocument(element) ? someElement(element[path[i] as string], path, i + 1, matches) : false));
+    return decideAny(value, (element) => (isSubdocument(element) ? testSomeElement(element[path[i] as string], path, i + 1, matches) : false));
   }
-  return isSubdocument(value) ? someElement(value[path[i] as string], path, i + 1, matches) : false;
+  return isSubdocument(value) ? testSomeElement(value[path[i] as string], path, i + 1, matches) : false;
 }
 
 /** true when one item answers true, otherwise undefined when one is undecided, otherwise false. */
-function firstDecided(items: readonly unknown[], verdict: Verdict): boolean | undefined {
+function decideAny(items: readonly unknown[], verdict: Verdict): boolean | undefined {
   let undecided = false;
   for (const item of items) {
     const result = verdict(item);
@@ -135,31 +135,31 @@ function firstDecided(items: readonly unknown[], verdict: Verdict): boolean | un
   return undecided ? undefined : false;
 }
 
-function valueTest(op: string, operand: unknown): ValueTest | undefined {
+function compileValueTest(op: string, operand: unknown): ValueTest | undefined {
   switch (op) {
     case '$eq':
-      return equalTo(operand);
+      return compileEquality(operand);
     case '$in': {
       if (!Array.isArray(operand) || !operand.every(isEqualityScalar)) return undefined;
       const strings = new Set(operand.filter((o): o is string => typeof o === 'string'));
-      const others = operand.filter((o) => typeof o !== 'string').map((o) => equalTo(o) as ValueTest);
+      const others = operand.filter((o) => typeof o !== 'string').map((o) => compileEquality(o) as ValueTest);
       return (v) => (typeof v === 'string' ? strings.has(v) : others.some((test) => test(v)));
     }
     case '$gt':
-      return rangeTest(operand, (c) => c > 0);
+      return compileRange(operand, (c) => c > 0);
     case '$gte':
-      return rangeTest(operand, (c) => c >= 0);
+      return compileRange(operand, (c) => c >= 0);
     case '$lt':
-      return rangeTest(operand, (c) => c < 0);
+      return compileRange(operand, (c) => c < 0);
     case '$lte':
-      return rangeTest(operand, (c) => c <= 0);
+      return compileRange(operand, (c) => c <= 0);
     default:
       return undefined;
   }
 }
 
 /** Equality in BSON order, with the common types compared without it (they are most of what a filter reads). */
-function equalTo(operand: unknown): ValueTest | undefined {
+function compileEquality(operand: unknown): ValueTest | undefined {
   if (!isEqualityScalar(operand)) return undefined;
   if (typeof operand === 'string' || typeof operand === 'boolean') return (v) => v === operand;
   if (typeof operand === 'number' && !Number.isNaN(operand)) {
@@ -169,7 +169,7 @@ function equalTo(operand: unknown): ValueTest | undefined {
 }
 
 /** A range holds only within the operand's type bracket, compared in BSON order. */
-function rangeTest(operand: unknown, holds: (order: number) => boolean): ValueTest | undefined {
+function compileRange(operand: unknown, holds: (order: number) => boolean): ValueTest | undefined {
   if (!isRangeScalar(operand)) return undefined;
   const rank = typeRank(operand);
   const inBracket = (v: unknown): boolean => typeRank(v) === rank && holds(compareValues(v, operand));

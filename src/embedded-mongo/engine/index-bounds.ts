@@ -47,7 +47,7 @@ export function enumerateScans(index: CollectionIndex, predicates: FieldPredicat
     const last = chosen[position - 1];
     let extended = false;
     if (field && !(last && !last.points)) {
-      for (const [alternative, label] of alternativesOn(index, position, predicates.get(field.name) ?? [])) {
+      for (const [alternative, label] of listAlternatives(index, position, predicates.get(field.name) ?? [])) {
         if (index.spec.sparse && alternative.points?.some((p) => p === null)) continue;
         const count = combinations * (alternative.points?.length ?? 1);
         if (count > MAX_BOUNDS || !chosen.every((other, j) => canCompound(index, j, other, position, alternative))) continue;
@@ -62,7 +62,7 @@ export function enumerateScans(index: CollectionIndex, predicates: FieldPredicat
 }
 
 /** The scan of the whole index, in index order. */
-export function wholeIndex(index: CollectionIndex): IndexScan {
+export function scanWholeIndex(index: CollectionIndex): IndexScan {
   return {
     bounds: [{ low: [...index.fields.map((f) => treeMin(f.direction)), LOWEST], high: [...index.fields.map((f) => treeMax(f.direction)), HIGHEST] }],
     constant: index.fields.map(() => false),
@@ -77,7 +77,7 @@ export function wholeIndex(index: CollectionIndex): IndexScan {
  * Whether scanning yields documents in `sort` order: false forward, true backward, undefined not at all.
  * Fields bound to one value may be skipped; sorted fields must follow in index order and hold no arrays.
  */
-export function sortDirection(index: CollectionIndex, scan: IndexScan, sort: readonly SortField[]): boolean | undefined {
+export function findSortDirection(index: CollectionIndex, scan: IndexScan, sort: readonly SortField[]): boolean | undefined {
   if (sort.length === 0) return undefined;
   let reverse: boolean | undefined;
   let position = 0;
@@ -97,9 +97,9 @@ export function sortDirection(index: CollectionIndex, scan: IndexScan, sort: rea
 }
 
 /** The conditions usable on one field; a range whose ends may hold for different array elements splits in two. */
-function alternativesOn(index: CollectionIndex, position: number, predicates: readonly FieldPredicate[]): [FieldPredicate, string][] {
+function listAlternatives(index: CollectionIndex, position: number, predicates: readonly FieldPredicate[]): [FieldPredicate, string][] {
   return predicates.flatMap((p, i): [FieldPredicate, string][] => {
-    if (!p.low || !p.high || p.oneValue || throughArraysWithin(index, position, position, scopeDepth(p.scopes, p.scopes))) return [[p, `${i}`]];
+    if (!p.low || !p.high || p.oneValue || sharesArraysOnlyWithin(index, position, position, measureSharedScope(p.scopes, p.scopes))) return [[p, `${i}`]];
     return [
       [{ low: p.low, scopes: p.scopes }, `${i}>`],
       [{ high: p.high, scopes: p.scopes }, `${i}<`],
@@ -112,11 +112,11 @@ function alternativesOn(index: CollectionIndex, position: number, predicates: re
  * that holds them both: otherwise different elements may satisfy each, and no single key holds both values.
  */
 function canCompound(index: CollectionIndex, i: number, a: FieldPredicate, j: number, b: FieldPredicate): boolean {
-  return throughArraysWithin(index, i, j, scopeDepth(a.scopes, b.scopes));
+  return sharesArraysOnlyWithin(index, i, j, measureSharedScope(a.scopes, b.scopes));
 }
 
 /** True when every array shared by the paths of fields i and j ends within the first `depth` components. */
-function throughArraysWithin(index: CollectionIndex, i: number, j: number, depth: number): boolean {
+function sharesArraysOnlyWithin(index: CollectionIndex, i: number, j: number, depth: number): boolean {
   const first = index.fields[i]?.path as readonly string[];
   const second = index.fields[j]?.path as readonly string[];
   for (const d of index.arrayDepths[i] as Set<number>) {
@@ -127,7 +127,7 @@ function throughArraysWithin(index: CollectionIndex, i: number, j: number, depth
 }
 
 /** The path length of the innermost `$elemMatch` two conditions share (0 when none). */
-function scopeDepth(a: readonly ElemMatchScope[], b: readonly ElemMatchScope[]): number {
+function measureSharedScope(a: readonly ElemMatchScope[], b: readonly ElemMatchScope[]): number {
   let depth = 0;
   for (let k = 0; k < a.length && a[k] === b[k]; k++) depth = (a[k] as ElemMatchScope).depth;
   return depth;
@@ -144,7 +144,7 @@ function makeScan(index: CollectionIndex, chosen: readonly FieldPredicate[], cho
       range = predicate;
       return;
     }
-    const points = sortedPoints(predicate.points, field.direction);
+    const points = sortPoints(predicate.points, field.direction);
     constant[position] = points.length === 1;
     prefixes = prefixes.flatMap((prefix) => points.map((p) => [...prefix, p]));
   });
@@ -159,7 +159,7 @@ function makeScan(index: CollectionIndex, chosen: readonly FieldPredicate[], cho
 }
 
 /** Point values in index order, each once. */
-function sortedPoints(points: readonly KeyValue[], direction: 1 | -1): KeyValue[] {
+function sortPoints(points: readonly KeyValue[], direction: 1 | -1): KeyValue[] {
   const sorted = [...points].sort((a, b) => direction * compareValues(a, b));
   return sorted.filter((p, i) => i === 0 || compareValues(p, sorted[i - 1]) !== 0);
 }
@@ -199,14 +199,14 @@ export function describeIntervals(index: CollectionIndex, conditions: readonly F
   index.fields.forEach((field, position) => {
     const condition = conditions[position];
     if (!condition) intervals[field.name] = ['[MinKey, MaxKey]'];
-    else if (condition.points) intervals[field.name] = sortedPoints(condition.points, field.direction).map((p) => `[${renderKeyValue(p)}, ${renderKeyValue(p)}]`);
-    else intervals[field.name] = [rangeInterval(condition)];
+    else if (condition.points) intervals[field.name] = sortPoints(condition.points, field.direction).map((p) => `[${renderKeyValue(p)}, ${renderKeyValue(p)}]`);
+    else intervals[field.name] = [describeRange(condition)];
   });
   return intervals;
 }
 
 
-function rangeInterval(range: FieldPredicate): string {
+function describeRange(range: FieldPredicate): string {
   const low = range.low ?? { value: bracketStart(range.high?.value), inclusive: true };
   const high = range.high ?? { value: bracketEnd(range.low?.value), inclusive: false };
   return `${low.inclusive ? '[' : '('}${renderKeyValue(low.value)}, ${renderKeyValue(high.value)}${high.inclusive ? ']' : ')'}`;

@@ -26,18 +26,18 @@ type Row = unknown[];
  */
 export function generateKeys(doc: unknown, paths: readonly (readonly string[])[], arrays?: Set<number>[]): KeyValue[][] {
   const members = paths.map((path, field) => ({ field, path }));
-  const rows = keysAt(doc, members, 0, arrays);
+  const rows = collectKeysAt(doc, members, 0, arrays);
   return dedupe(rows.some((row) => row.includes(NOTHING)) ? resolveNothing(rows) : rows);
 }
 
-function keysAt(value: unknown, members: readonly Member[], depth: number, arrays: Set<number>[] | undefined): Row[] {
-  if (Array.isArray(value)) return keysInArray(value, members, depth, arrays);
-  if (isSubdocument(value)) return keysInDocument(value, members, depth, arrays);
+function collectKeysAt(value: unknown, members: readonly Member[], depth: number, arrays: Set<number>[] | undefined): Row[] {
+  if (Array.isArray(value)) return collectKeysInArray(value, members, depth, arrays);
+  if (isSubdocument(value)) return collectKeysInDocument(value, members, depth, arrays);
   // A scalar (or nothing) part-way along a path is a missing field, as for single-field indexes.
   return [members.map((m) => (m.path.length === depth ? value : undefined))];
 }
 
-function keysInDocument(doc: Record<string, unknown>, members: readonly Member[], depth: number, arrays: Set<number>[] | undefined): Row[] {
+function collectKeysInDocument(doc: Record<string, unknown>, members: readonly Member[], depth: number, arrays: Set<number>[] | undefined): Row[] {
   let rows: Row[] = [members.map((m) => (m.path.length === depth ? doc : undefined))];
   const groups = new Map<string, number[]>();
   members.forEach((m, i) => {
@@ -48,16 +48,16 @@ function keysInDocument(doc: Record<string, unknown>, members: readonly Member[]
     else groups.set(part, [i]);
   });
   for (const [part, positions] of groups) {
-    const sub = keysAt(doc[part], positions.map((i) => members[i] as Member), depth + 1, arrays);
+    const sub = collectKeysAt(doc[part], positions.map((i) => members[i] as Member), depth + 1, arrays);
     rows = combine(rows, sub, positions);
   }
   return rows;
 }
 
-function keysInArray(array: unknown[], members: readonly Member[], depth: number, arrays: Set<number>[] | undefined): Row[] {
+function collectKeysInArray(array: unknown[], members: readonly Member[], depth: number, arrays: Set<number>[] | undefined): Row[] {
   if (arrays) for (const m of members) (arrays[m.field] as Set<number>).add(depth);
   if (members.some((m) => m.path.length > depth && /^\d+$/.test(m.path[depth] as string))) {
-    return positionalKeys(array, members, depth, arrays);
+    return collectPositionalKeys(array, members, depth, arrays);
   }
   if (array.length === 0) return [members.map(() => undefined)];
   const ending = members.filter((m) => m.path.length === depth);
@@ -67,7 +67,7 @@ function keysInArray(array: unknown[], members: readonly Member[], depth: number
   for (const element of array) {
     const row = members.map((m) => (m.path.length === depth ? element : NOTHING));
     if (continuing.length === 0) rows.push(row);
-    else if (isSubdocument(element)) rows.push(...combine([row], keysInDocument(element, continuing, depth, arrays), positions));
+    else if (isSubdocument(element)) rows.push(...combine([row], collectKeysInDocument(element, continuing, depth, arrays), positions));
     else if (ending.length > 0) rows.push(row);
   }
   return rows.length > 0 ? rows : [members.map(() => NOTHING)];
@@ -77,7 +77,7 @@ function keysInArray(array: unknown[], members: readonly Member[], depth: number
  * A numeric path component may name an array position as well as a field of its elements: such fields take
  * every value their path reaches, uncorrelated, and count as arrays at every depth (which only limits the planner).
  */
-function positionalKeys(array: unknown[], members: readonly Member[], depth: number, arrays: Set<number>[] | undefined): Row[] {
+function collectPositionalKeys(array: unknown[], members: readonly Member[], depth: number, arrays: Set<number>[] | undefined): Row[] {
   let rows: Row[] = [[]];
   for (const m of members) {
     if (arrays) for (let d = depth; d <= m.path.length; d++) (arrays[m.field] as Set<number>).add(d);

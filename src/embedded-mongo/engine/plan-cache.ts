@@ -25,9 +25,9 @@ export const EVICTION_RATIO = 10;
 const caches = new WeakMap<Collection, Map<string, CachedPlan>>();
 
 /** The cache key of a query: the same for queries that differ only in their values. */
-export function planCacheKey(collection: Collection, filter: Document | undefined, sort: readonly SortField[], limited: boolean): string {
+export function computePlanCacheKey(collection: Collection, filter: Document | undefined, sort: readonly SortField[], limited: boolean): string {
   const sortShape = sort.map((f) => `${f.name}:${f.direction}`).join(',');
-  return `${shapeOf(filter ?? {})} sort(${sortShape}) ${limited ? 'limited' : 'all'} ${[...collection.indexes.keys()].join(',')}`;
+  return `${describeShape(filter ?? {})} sort(${sortShape}) ${limited ? 'limited' : 'all'} ${[...collection.indexes.keys()].join(',')}`;
 }
 
 export function findCachedPlan(collection: Collection, key: string): CachedPlan | undefined {
@@ -57,12 +57,12 @@ export function evictPlan(collection: Collection, key: string): void {
 }
 
 /** A value's shape: field names and operators kept, values reduced to their type (and lists of them to one). */
-function shapeOf(value: unknown): string {
+function describeShape(value: unknown): string {
   if (Array.isArray(value)) {
-    const shapes = value.map(shapeOf);
+    const shapes = value.map(describeShape);
     return `[${value.every((v) => !isSubdocument(v) && !Array.isArray(v)) ? [...new Set(shapes)].sort().join('|') : shapes.join(',')}]`;
   }
-  if (isSubdocument(value)) return `{${Object.entries(value).map(([key, v]) => `${key}:${shapeOf(v)}`).join(',')}}`;
+  if (isSubdocument(value)) return `{${Object.entries(value).map(([key, v]) => `${key}:${describeShape(v)}`).join(',')}}`;
   if (value instanceof RegExp) return `/${value.source.startsWith('^') ? '^' : ''}/`;
   if (value instanceof BSONRegExp) return `/${value.pattern.startsWith('^') ? '^' : ''}/`;
   return String(typeRank(value));

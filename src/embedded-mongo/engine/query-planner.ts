@@ -7,7 +7,7 @@
  */
 import type { Document } from 'bson';
 import { compareEntryKeys, type CollectionIndex, type EntryKey, type IndexTree } from './collection-index';
-import { describeIntervals, enumerateScans, sortDirection, wholeIndex, type Bound, type IndexScan } from './index-bounds';
+import { describeIntervals, enumerateScans, findSortDirection, scanWholeIndex, type Bound, type IndexScan } from './index-bounds';
 import { extractPredicates, type FieldPredicate } from './index-predicates';
 import type { Collection } from './collection';
 import type { SortField } from './sort-documents';
@@ -50,20 +50,20 @@ export function enumeratePlans(collection: Collection, filter: Document | undefi
     const unique = index.unique || index === collection.idIndex;
     let sortServed = false;
     for (const scan of enumerateScans(index, predicates)) {
-      const plan = scanPlanOf(index, scan, sort);
+      const plan = makePlan(index, scan, sort);
       if (unique && scan.pointFields === index.fields.length && scan.bounds.length === 1) return [plan];
       sortServed ||= sort.length > 0 && plan.providesSort;
       const score = scan.pointFields * 2 + (scan.hasRange ? 1 : 0) + (plan.providesSort ? 0.5 : 0);
       candidates.push({ plan, conditions: new Set(scan.conditions), score });
     }
     if (sort.length > 0 && !sortServed && !index.spec.sparse) {
-      const plan = scanPlanOf(index, wholeIndex(index), sort);
+      const plan = makePlan(index, scanWholeIndex(index), sort);
       if (plan.providesSort) candidates.push({ plan, conditions: new Set(), score: 0 });
     }
   }
   if (candidates.length === 0) {
     const index = collection.idIndex;
-    const { bounds } = wholeIndex(index);
+    const { bounds } = scanWholeIndex(index);
     const intervals = describeIntervals(index, []);
     return [{ index, bounds, intervals, reverse: false, providesSort: sort.length === 0, summary: 'COLLSCAN', signature: 'COLLSCAN' }];
   }
@@ -81,8 +81,8 @@ function dominates(a: Candidate, b: Candidate): boolean {
   return true;
 }
 
-function scanPlanOf(index: CollectionIndex, scan: IndexScan, sort: readonly SortField[]): QueryPlan {
-  const reverse = sortDirection(index, scan, sort);
+function makePlan(index: CollectionIndex, scan: IndexScan, sort: readonly SortField[]): QueryPlan {
+  const reverse = findSortDirection(index, scan, sort);
   const providesSort = sort.length === 0 || reverse !== undefined;
   return {
     index,
