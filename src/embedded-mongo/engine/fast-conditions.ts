@@ -8,7 +8,7 @@
  * https://www.mongodb.com/docs/manual/reference/operator/query/elemMatch/ ,
  * https://www.mongodb.com/docs/manual/reference/method/db.collection.find/#type-bracketing
  */
-import { compareValues, toNumber, typeRank, valuesEqual } from '../values/bson-order';
+import { compareValues, isRangeOperand, typeRank, valuesEqual } from '../values/bson-order';
 import { isSubdocument, somePathValue, splitPath } from '../values/field-paths';
 
 /** true or false, or undefined when the direct reading does not cover the document. */
@@ -18,6 +18,16 @@ type ValueTest = (value: unknown) => boolean;
 
 /** Keys that make an `$elemMatch` a query on subdocuments rather than conditions on the elements themselves. */
 const LOGICAL = new Set(['$and', '$or', '$nor', '$where', '$expr', '$text', '$comment', '$jsonSchema']);
+
+/**
+ * Whether an `$elemMatch` operand states conditions on each element itself (`{$gte: 5, $lt: 9}`) rather than a
+ * query on subdocument elements (`{p: 'x', hi: {...}}`).
+ * https://www.mongodb.com/docs/manual/reference/operator/query/elemMatch/
+ */
+export function isElementConditions(query: Record<string, unknown>): boolean {
+  const keys = Object.keys(query);
+  return keys.length > 0 && keys.every((k) => k.startsWith('$') && !LOGICAL.has(k));
+}
 
 /** The direct matcher of `{ [key]: condition }`, or undefined when its form is not one of those covered. */
 export function compileFastCondition(key: string, condition: unknown): Verdict | undefined {
@@ -95,7 +105,7 @@ function compileElemMatch(path: readonly string[], query: unknown): Verdict | un
   const keys = Object.keys(query);
   if (keys.length === 0) return undefined;
   let matches: Verdict;
-  if (keys.every((k) => k.startsWith('$') && !LOGICAL.has(k))) {
+  if (isElementConditions(query)) {
     const tests: ValueTest[] = [];
     for (const [op, operand] of Object.entries(query)) {
       const test = compileValueTest(op, operand);
@@ -170,7 +180,7 @@ function compileEquality(operand: unknown): ValueTest | undefined {
 
 /** A range holds only within the operand's type bracket, compared in BSON order. */
 function compileRange(operand: unknown, holds: (order: number) => boolean): ValueTest | undefined {
-  if (!isRangeScalar(operand)) return undefined;
+  if (!isRangeOperand(operand)) return undefined;
   const rank = typeRank(operand);
   const inBracket = (v: unknown): boolean => typeRank(v) === rank && holds(compareValues(v, operand));
   if (typeof operand === 'string') return (v) => (typeof v === 'string' ? holds(v < operand ? -1 : v > operand ? 1 : 0) : inBracket(v));
@@ -188,9 +198,4 @@ function compileRange(operand: unknown, holds: (order: number) => boolean): Valu
 function isEqualityScalar(value: unknown): boolean {
   const rank = typeRank(value);
   return value !== null && value !== undefined && (rank === 3 || rank === 4 || rank === 8 || rank === 9 || rank === 10) && !(value instanceof RegExp);
-}
-
-function isRangeScalar(value: unknown): boolean {
-  const rank = typeRank(value);
-  return (rank === 4 || rank === 8 || rank === 10 || (rank === 3 && !Number.isNaN(toNumber(value)))) && !(value instanceof RegExp);
 }

@@ -6,8 +6,9 @@
  * https://www.mongodb.com/docs/manual/core/multikey-index-bounds/
  */
 import { BSONRegExp, MaxKey, MinKey, type Document } from 'bson';
-import { EMPTY_ARRAY_KEY, typeRank, type KeyValue } from '../values/bson-order';
+import { EMPTY_ARRAY_KEY, isRangeOperand, typeRank, type KeyValue } from '../values/bson-order';
 import { isSubdocument, splitPath } from '../values/field-paths';
+import { isElementConditions } from './fast-conditions';
 
 /** One `$elemMatch` a condition sits in; `depth` is the number of components of its array's path. */
 export interface ElemMatchScope {
@@ -33,9 +34,6 @@ export interface FieldPredicate {
 
 /** Every usable condition, by field path. */
 export type FieldPredicates = ReadonlyMap<string, readonly FieldPredicate[]>;
-
-/** Keys that make an `$elemMatch` a query on subdocuments rather than conditions on the elements themselves. */
-const LOGICAL = new Set(['$and', '$or', '$nor', '$where', '$expr', '$text', '$comment', '$jsonSchema']);
 
 /** The conditions of `filter` an index can bound, by field path. */
 export function extractPredicates(filter: Document | undefined): FieldPredicates {
@@ -63,8 +61,7 @@ function collect(filter: Document, prefix: string, scopes: readonly ElemMatchSco
 /** Conditions under `$elemMatch` hold for one element together: they carry a scope naming that array. */
 function collectElemMatch(path: string, query: Document, scopes: readonly ElemMatchScope[], out: Map<string, FieldPredicate[]>): void {
   const inner = [...scopes, { depth: splitPath(path).length }];
-  const keys = Object.keys(query);
-  if (keys.length > 0 && keys.every((k) => k.startsWith('$') && !LOGICAL.has(k))) {
+  if (isElementConditions(query)) {
     const predicate = toPredicate(query, inner);
     if (predicate) add(out, path, predicate);
     return;
@@ -83,11 +80,6 @@ function isPlannableScalar(value: unknown): boolean {
   const rank = typeRank(value);
   if (value instanceof MinKey || value instanceof MaxKey || value === EMPTY_ARRAY_KEY) return false;
   return rank === 3 || rank === 4 || rank === 8 || rank === 9 || rank === 10;
-}
-
-function isRangeScalar(value: unknown): boolean {
-  const rank = typeRank(value);
-  return value !== null && (rank === 3 || rank === 4 || rank === 8 || rank === 10);
 }
 
 function toPredicate(condition: unknown, scopes: readonly ElemMatchScope[]): FieldPredicate | undefined {
@@ -110,7 +102,7 @@ function toPredicate(condition: unknown, scopes: readonly ElemMatchScope[]): Fie
   let low: RangeEnd | undefined;
   let high: RangeEnd | undefined;
   for (const [op, operand] of Object.entries(condition)) {
-    if (!isRangeScalar(operand)) continue;
+    if (!isRangeOperand(operand)) continue;
     if (op === '$gt' || op === '$gte') low = { value: operand, inclusive: op === '$gte' };
     if (op === '$lt' || op === '$lte') high = { value: operand, inclusive: op === '$lte' };
   }

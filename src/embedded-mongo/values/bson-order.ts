@@ -147,6 +147,15 @@ function compareArrays(a: unknown[], b: unknown[]): number {
   return a.length - b.length;
 }
 
+/**
+ * Whether range operators ($gt, $gte, $lt, $lte) compare with the value within its type bracket: a number other
+ * than NaN, a string, an ObjectId or a date (the types ranges are planned and matched for directly).
+ */
+export function isRangeOperand(value: KeyValue): boolean {
+  const rank = typeRank(value);
+  return rank === 4 || rank === 8 || rank === 10 || (rank === 3 && !Number.isNaN(toNumber(value)));
+}
+
 /** True when two values are equal under MongoDB's comparison (1 equals 1.0 equals Long(1)). */
 export function valuesEqual(a: KeyValue, b: KeyValue): boolean {
   return compareValues(a, b) === 0;
