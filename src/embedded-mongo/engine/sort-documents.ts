@@ -56,7 +56,14 @@ export function sortDocuments(docs: Iterable<Document>, sort: readonly SortField
   }
   if (keep <= 0) return [];
   const heap: Keyed[] = [];
+  const first = sort[0] as SortField;
   for (const doc of docs) {
+    // Once the heap is full most documents sort after its worst one on the first key alone: drop them unkeyed.
+    const root = heap.length < keep ? undefined : (heap[0] as Keyed);
+    if (root && first.direction * compareValues(sortKey(doc, paths[0] as string[], first.direction), root.keys[0]) > 0) {
+      order++;
+      continue;
+    }
     const item = keyed(sort, paths, doc, order++);
     if (heap.length < keep) {
       heap.push(item);

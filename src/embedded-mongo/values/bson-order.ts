@@ -84,9 +84,10 @@ function compareStrings(a: string, b: string): number {
 
 /** Compares two BSON values in MongoDB's order: negative, zero or positive. */
 export function compareValues(a: KeyValue, b: KeyValue): number {
-  // Index keys and sort keys are mostly strings of strings and numbers of numbers: compare those first.
+  // Index keys and sort keys mostly compare strings with strings, numbers with numbers, dates with dates.
   if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
   if (typeof a === 'number' && typeof b === 'number') return compareNumbers(a, b);
+  if (a instanceof Date && b instanceof Date) return compareNumbers(a.getTime(), b.getTime());
   const rankA = typeRank(a);
   const rankB = typeRank(b);
   if (rankA !== rankB) return rankA < rankB ? -1 : 1;
