@@ -1,7 +1,7 @@
 /**
  * Embedded engine figures (issue: skeleton and embedded engine): insert throughput with one and 16 writes in
  * flight (journal with fdatasync), indexed equality lookup vs full collection scan at 10k and 100k documents,
- * and restart (recovery) time after 100k writes. Search suite (issue: query planner): FHIR-shaped queries on 100k
+ * and restart (recovery) time after 100k writes. Planner suite (issue: query planner): FHIR-shaped queries on 100k
  * documents with the plan each one ran, read from explain.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -114,9 +114,9 @@ const SEARCH_CASES: SearchCase[] = [
 
 /**
  * FHIR search shapes on 100k Observation-like documents in a fresh in-memory engine: latency and the plan explain
- * reports for each. Its own suite (`npm run bench -- search`), also run by `npm run bench -- engine`.
+ * reports for each. Its own suite (`npm run bench -- planner`), also run by `npm run bench -- engine`.
  */
-export async function benchEngineSearch(): Promise<Row[]> {
+export async function benchEnginePlanner(): Promise<Row[]> {
   const rows: Row[] = [];
   const engine = await startEmbeddedMongo({});
   const client = await new MongoClient(engine.uri).connect();

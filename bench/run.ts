@@ -2,12 +2,12 @@
  * `npm run bench`: runs every benchmark suite against the embedded engine on this machine and prints one
  * table per suite. Figures are for the issue notes; nothing here asserts timings.
  */
-import { benchEngine, benchEngineSearch } from './engine-bench';
+import { benchEngine, benchEnginePlanner } from './engine-bench';
 import { benchRest } from './rest-bench';
 
 const suites: [string, () => Promise<{ metric: string; value: string }[]>][] = [
   ['embedded engine', benchEngine],
-  ['embedded engine search', benchEngineSearch],
+  ['embedded engine planner', benchEnginePlanner],
   ['FHIR REST', benchRest],
 ];
 const only = process.argv[2];
