@@ -2,12 +2,13 @@
  * `npm run bench`: runs every benchmark suite against the embedded engine on this machine and prints one
  * table per suite. Figures are for the issue notes; nothing here asserts timings.
  */
-import { benchEngine } from './engine-bench';
+import { benchEngine, benchEnginePlanner } from './engine-bench';
 import { benchRest } from './rest-bench';
 import { benchSearch } from './search-bench';
 
 const suites: [string, () => Promise<{ metric: string; value: string }[]>][] = [
   ['embedded engine', benchEngine],
+  ['embedded engine planner', benchEnginePlanner],
   ['FHIR REST', benchRest],
   ['FHIR search', benchSearch],
 ];

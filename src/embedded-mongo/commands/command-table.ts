@@ -8,6 +8,7 @@ import { del, insert, update } from './write-commands';
 import { aggregate, count, distinct, find, findAndModify, getMore, killCursors } from './read-commands';
 import { create, createIndexes, drop, dropDatabase, dropIndexes, listCollections, listIndexes } from './catalog-commands';
 import { abortTransaction, commitTransaction } from './transaction-commands';
+import { explain } from './explain';
 
 export const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHandler>([
   ['hello', hello],
@@ -29,6 +30,7 @@ export const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, Com
   ['aggregate', aggregate],
   ['count', count],
   ['distinct', distinct],
+  ['explain', explain],
   ['create', create],
   ['drop', drop],
   ['dropDatabase', dropDatabase],

@@ -18,10 +18,9 @@ import { parseSort } from '../engine/sort-documents';
 import { runPipeline } from '../engine/run-pipeline';
 import { queryOptions } from '../engine/matcher';
 import { cloneDocument } from '../values/clone-document';
-import { collectPathValues, splitPath } from '../values/field-paths';
+import { collectPathValues, isSubdocument, splitPath } from '../values/field-paths';
 import { compareValues } from '../values/bson-order';
 import { updateMatching } from './write-commands';
-import type { Collection } from '../engine/collection';
 import type { QueryOptions } from '../engine/data-access';
 
 /** Applies a find projection (inclusion, exclusion, `$slice`, `$elemMatch`, positional `$`) to a batch. */
@@ -40,17 +39,22 @@ function sessionKey(context: CommandContext): string | undefined {
   return context.session?.key;
 }
 
-export const find: CommandHandler = (command, context) => {
-  const name = collectionName(command, 'find');
-  const filter = optionalDocument(command, 'filter');
+/** The query of a find command (a negative limit means a single batch of that many). */
+export function parseFindQuery(command: Document): QueryOptions {
   const limit = optionalCount(command, 'limit');
-  const options: QueryOptions = {
-    filter,
+  return {
+    filter: optionalDocument(command, 'filter'),
     sort: parseSort(command.sort),
     skip: optionalCount(command, 'skip'),
     limit: limit === undefined ? undefined : Math.abs(limit),
   };
-  const { docs } = context.access.query(context.access.collection(name), options);
+}
+
+export const find: CommandHandler = (command, context) => {
+  const name = collectionName(command, 'find');
+  const filter = optionalDocument(command, 'filter');
+  const limit = optionalCount(command, 'limit');
+  const { docs } = context.access.query(context.access.collection(name), parseFindQuery(command));
   const cursor = context.engine.cursors.open(`${context.dbName}.${name}`, docs[Symbol.iterator](), {
     batchSize: optionalCount(command, 'batchSize'),
     singleBatch: command.singleBatch === true || (limit !== undefined && limit < 0),
@@ -83,20 +87,57 @@ export const killCursors: CommandHandler = (command, context) => {
   return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [] };
 };
 
-/** Documents the pipeline reads: a leading `$match`, `$sort`, `$skip`, `$limit` run on the query planner. */
-function pipelineSource(context: CommandContext, collection: Collection | undefined, pipeline: Document[]): { docs: Iterable<Document>; rest: Document[] } {
+/**
+ * The query a pipeline starts with: a leading `$match`, `$sort`, `$skip`, `$limit` run on the query planner (a
+ * `$skip` or `$limit` mingo would reject is left to it); the rest runs in mingo.
+ */
+export function splitPipelineQuery(pipeline: Document[]): { options: QueryOptions; rest: Document[] } {
   const options: QueryOptions = {};
   let i = 0;
   const stage = (name: string): unknown => (pipeline[i] && name in (pipeline[i] as Document) ? (pipeline[i] as Document)[name] : undefined);
+  const count = (name: string, least: number): number | undefined => {
+    const value = stage(name);
+    return typeof value === 'number' && Number.isInteger(value) && value >= least ? value : undefined;
+  };
   if (stage('$match') !== undefined) options.filter = pipeline[i++]?.$match as Document;
   if (stage('$sort') !== undefined) options.sort = parseSort(pipeline[i++]?.$sort);
-  if (options.sort && stage('$limit') !== undefined) options.limit = Number(pipeline[i++]?.$limit);
-  const { docs } = context.access.query(collection, options);
-  return { docs, rest: pipeline.slice(i) };
+  const skip = count('$skip', 0);
+  if (skip !== undefined) {
+    options.skip = skip;
+    i++;
+  }
+  const limit = count('$limit', 1);
+  if (limit !== undefined) {
+    options.limit = limit;
+    i++;
+  }
+  return { options, rest: pipeline.slice(i) };
 }
 
 function* cloned(docs: Iterable<Document>): IterableIterator<Document> {
   for (const doc of docs) yield cloneDocument(doc);
+}
+
+/**
+ * `{$group: {_id: <constant>, n: {$sum: 1}}}`, how drivers count (countDocuments): its one output document, to be
+ * completed with the count; undefined for any other stage.
+ */
+function matchCountingGroup(stage: Document | undefined): Document | undefined {
+  const group = stage?.$group as Document | undefined;
+  if (!stage || Object.keys(stage).length !== 1 || !isSubdocument(group) || !('_id' in group)) return undefined;
+  const id = group._id;
+  const constant = id === null || typeof id === 'number' || typeof id === 'boolean' || (typeof id === 'string' && !id.startsWith('$'));
+  const counters = Object.entries(group).filter(([field]) => field !== '_id');
+  if (!constant || !counters.every(([, value]) => isSubdocument(value) && Object.keys(value).length === 1 && value.$sum === 1)) return undefined;
+  return { _id: id, ...Object.fromEntries(counters.map(([field]) => [field, 0])) };
+}
+
+/** The group's document with every counter set to the number of documents; none for no documents, as $group. */
+function* countInto(docs: Iterable<Document>, group: Document): IterableIterator<Document> {
+  let n = 0;
+  for (const _doc of docs) n++;
+  if (n === 0) return;
+  yield Object.fromEntries(Object.entries(group).map(([field, value]) => [field, field === '_id' ? value : n]));
 }
 
 export const aggregate: CommandHandler = (command, context) => {
@@ -111,9 +152,12 @@ export const aggregate: CommandHandler = (command, context) => {
   }
   const name = typeof command.aggregate === 'string' ? collectionName(command, 'aggregate') : undefined;
   const collection = name ? context.access.collection(name) : undefined;
-  const { docs, rest } = pipelineSource(context, collection, pipeline as Document[]);
+  const { options, rest } = splitPipelineQuery(pipeline as Document[]);
+  const { docs } = context.access.query(collection, options);
   const resolve = (other: string): Document[] => [...cloned(context.access.query(context.access.collection(other), {}).docs)];
-  const iterator = rest.length === 0 ? cloned(docs) : runPipeline(rest, cloned(docs), resolve);
+  // Counting needs no copies of the documents, nor mingo.
+  const counter = rest.length === 1 ? matchCountingGroup(rest[0]) : undefined;
+  const iterator = counter ? countInto(docs, counter) : rest.length === 0 ? cloned(docs) : runPipeline(rest, cloned(docs), resolve);
   const batchSize = optionalDocument(command, 'cursor')?.batchSize as number | undefined;
   const cursor = context.engine.cursors.open(`${context.dbName}.${name ?? '$cmd.aggregate'}`, iterator, {
     batchSize,
@@ -122,19 +166,24 @@ export const aggregate: CommandHandler = (command, context) => {
   return { cursor };
 };
 
+/** The query of a count command. */
+export function parseCountQuery(command: Document): QueryOptions {
+  const limit = optionalCount(command, 'limit');
+  return { filter: optionalDocument(command, 'query'), skip: optionalCount(command, 'skip') ?? 0, limit: limit ? Math.abs(limit) : undefined };
+}
+
 export const count: CommandHandler = (command, context) => {
   const name = collectionName(command, 'count');
   const collection = context.access.collection(name);
-  const query = optionalDocument(command, 'query');
-  const skip = optionalCount(command, 'skip') ?? 0;
-  const limit = optionalCount(command, 'limit');
-  if (!query || Object.keys(query).length === 0) {
+  const options = parseCountQuery(command);
+  const skip = options.skip ?? 0;
+  if (!options.filter || Object.keys(options.filter).length === 0) {
     if (!context.access.txn && collection) {
       const total = Math.max(0, collection.size - skip);
-      return { n: limit ? Math.min(total, Math.abs(limit)) : total };
+      return { n: options.limit ? Math.min(total, options.limit) : total };
     }
   }
-  const { docs } = context.access.query(collection, { filter: query, skip, limit: limit ? Math.abs(limit) : undefined });
+  const { docs } = context.access.query(collection, options);
   let n = 0;
   for (const _doc of docs) n++;
   return { n };

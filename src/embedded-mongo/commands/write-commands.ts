@@ -11,7 +11,7 @@ import { withIdFirst } from '../values/clone-document';
 import { documentKey } from '../values/document-key';
 import { isSubdocument } from '../values/field-paths';
 import type { Collection } from '../engine/collection';
-import type { SortField } from '../engine/query-planner';
+import type { SortField } from '../engine/sort-documents';
 
 interface StatementOutcome {
   n: number;

@@ -6,8 +6,9 @@
 import BTree from 'sorted-btree';
 import type { Document } from 'bson';
 import { HIGHEST, LOWEST, compareValues, type KeyValue } from '../values/bson-order';
-import { collectPathValues, splitPath } from '../values/field-paths';
+import { splitPath } from '../values/field-paths';
 import { compileFilter } from './matcher';
+import { generateKeys } from './index-keys';
 import { CommandError } from '../errors';
 
 /** An index definition as listIndexes returns it. */
@@ -47,8 +48,13 @@ export class CollectionIndex {
   readonly unique: boolean;
   private readonly partialMatch: ((doc: Document) => boolean) | undefined;
   private tree: IndexTree;
-  /** True once any document produced more than one entry: such an index cannot serve every sort. */
-  multikey = false;
+  /**
+   * Per field, the lengths of the path prefixes at which some document held an array (mongod's multikey paths):
+   * the planner may not serve a sort from such a field, nor intersect or compound bounds through a shared array
+   * unless one `$elemMatch` holds the conditions.
+   */
+  readonly arrayDepths: Set<number>[];
+  private readonly paths: readonly (readonly string[])[];
 
   constructor(spec: IndexSpec) {
     this.spec = spec;
@@ -58,6 +64,8 @@ export class CollectionIndex {
       }
       return { name, path: splitPath(name), direction };
     });
+    this.paths = this.fields.map((f) => f.path);
+    this.arrayDepths = this.fields.map(() => new Set<number>());
     this.unique = spec.unique === true;
     this.partialMatch = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : undefined;
     const directions = this.fields.map((f) => f.direction);
@@ -68,28 +76,21 @@ export class CollectionIndex {
     return this.spec.name;
   }
 
+  /** True once any document held an array on an indexed path: entries may repeat a document. */
+  get multikey(): boolean {
+    return this.arrayDepths.some((depths) => depths.size > 0);
+  }
+
   /** The key tuples a document contributes, or none when sparse/partial rules leave it out. */
-  keysOf(doc: Document): KeyValue[][] {
+  keysOf(doc: Document, arrays?: Set<number>[]): KeyValue[][] {
     if (this.partialMatch && !this.partialMatch(doc)) return [];
-    const perField = this.fields.map((f) => {
-      const values = collectPathValues(doc, f.path);
-      return values.length === 0 ? [undefined] : values;
-    });
-    if (this.spec.sparse && perField.every((values) => values.every((v) => v === undefined))) return [];
-    let tuples: KeyValue[][] = [[]];
-    for (const values of perField) {
-      const unique = dedupe(values.map((v) => (v === undefined ? null : v)));
-      const next: KeyValue[][] = [];
-      for (const tuple of tuples) for (const v of unique) next.push([...tuple, v]);
-      tuples = next;
-    }
-    return tuples;
+    const keys = generateKeys(doc, this.paths, arrays);
+    if (this.spec.sparse && keys.every((key) => key.every((v) => v === undefined))) return [];
+    return keys.map((key) => key.map((v) => (v === undefined ? null : v)));
   }
 
   add(doc: Document, id: string): void {
-    const keys = this.keysOf(doc);
-    if (keys.length > 1) this.multikey = true;
-    for (const key of keys) this.tree.set([...key, id], doc);
+    for (const key of this.keysOf(doc, this.arrayDepths)) this.tree.set([...key, id], doc);
   }
 
   remove(doc: Document, id: string): void {
@@ -128,14 +129,8 @@ export class CollectionIndex {
 
   clear(): void {
     this.tree.clear();
-    this.multikey = false;
+    for (const depths of this.arrayDepths) depths.clear();
   }
-}
-
-function dedupe(values: KeyValue[]): KeyValue[] {
-  const out: KeyValue[] = [];
-  for (const v of values) if (!out.some((o) => compareValues(o, v) === 0)) out.push(v);
-  return out;
 }
 
 /** Orders entry keys: indexed values in their direction, then the document key ascending. */
@@ -150,11 +145,14 @@ export function compareEntryKeys(a: EntryKey, b: EntryKey, directions: readonly 
 
 /** Renders a key the way mongod prints it in an E11000 message: `{ a: 1, b: "x" }`. */
 export function describeKey(fields: readonly IndexField[], key: readonly KeyValue[]): string {
-  const parts = fields.map((f, i) => `${f.name}: ${renderValue(key[i])}`);
+  const parts = fields.map((f, i) => `${f.name}: ${renderKeyValue(key[i])}`);
   return `{ ${parts.join(', ')} }`;
 }
 
-function renderValue(value: KeyValue): string {
+/** A key value as mongod prints it in messages and explain: `"x"`, `new Date(0)`, `ObjectId('…')`, `MinKey`. */
+export function renderKeyValue(value: KeyValue): string {
+  if (value === LOWEST) return 'MinKey';
+  if (value === HIGHEST) return 'MaxKey';
   if (typeof value === 'string') return JSON.stringify(value);
   if (value instanceof Date) return `new Date(${value.getTime()})`;
   if (value !== null && typeof value === 'object' && 'toHexString' in value) {

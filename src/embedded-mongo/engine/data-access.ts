@@ -9,9 +9,10 @@ import { duplicateKeyError } from './collection';
 import { compareKeyTuples } from '../values/bson-order';
 import { documentKey } from '../values/document-key';
 import { compileFilter } from './matcher';
-import { planQuery, scanPlan, type QueryPlan, type SortField } from './query-planner';
-import { sortDocuments } from './sort-documents';
-import { LockWait, type LockTable, type Transaction } from './transaction';
+import type { QueryPlan } from './query-planner';
+import { executeQuery } from './execute-query';
+import { mergeSorted, sortDocuments, type SortField } from './sort-documents';
+import { LockWait, type LockTable, type PendingWrite, type Transaction } from './transaction';
 import type { Catalog } from './catalog';
 import type { Change } from '../persistence/change';
 import { writeConflict } from '../errors';
@@ -34,6 +35,10 @@ export interface QueryOptions {
 export interface QueryResult {
   readonly docs: Iterable<Document>;
   readonly plan: QueryPlan;
+  /** The candidate plans the trial did not choose. */
+  readonly rejected: readonly QueryPlan[];
+  /** Whether the plan came from the plan cache. */
+  readonly cached: boolean;
 }
 
 export class DataAccess {
@@ -59,34 +64,23 @@ export class DataAccess {
     return created;
   }
 
-  /** Matching documents in order, lazily: candidates from the plan, filtered, sorted, then skip/limit. */
+  /** Matching documents in order, streamed from the chosen plan, then skip/limit. */
   query(collection: Collection | undefined, options: QueryOptions): QueryResult {
     const sort = options.sort ?? [];
     if (!collection) {
-      return { docs: [], plan: { summary: 'EOF' } as QueryPlan };
+      return { docs: [], plan: { summary: 'EOF' } as QueryPlan, rejected: [], cached: false };
     }
-    const plan = planQuery(collection, options.filter, sort);
-    const overlay = this.txn?.overlayOf(collection);
     const predicate = compileFilter(options.filter);
-    const candidates = overlay && overlay.size > 0 ? this.withOverlay(collection, scanPlan(plan)) : scanPlan(plan);
-    const sorted = plan.providesSort && !(overlay && overlay.size > 0);
     const skip = options.skip ?? 0;
     const limit = options.limit && options.limit > 0 ? options.limit : undefined;
-    let docs: Iterable<Document> = filterDocs(candidates, predicate);
-    if (sort.length > 0 && !sorted) docs = sortDocuments(docs, sort, limit === undefined ? undefined : skip + limit);
-    return { docs: sliceDocs(docs, skip, limit), plan };
-  }
-
-  private *withOverlay(collection: Collection, base: Iterable<Document>): IterableIterator<Document> {
     const overlay = this.txn?.overlayOf(collection);
-    for (const doc of base) {
-      const pending = overlay?.get(documentKey(doc._id));
-      if (!pending) yield doc;
-      else if (pending.after) yield pending.after;
-    }
-    for (const pending of overlay?.values() ?? []) {
-      if (pending.after && !pending.before) yield pending.after;
-    }
+    const own = overlay && overlay.size > 0 ? overlay : undefined;
+    // Committed versions the transaction rewrote are replaced by its own, which the index scan may not reach.
+    const accept = own ? (doc: Document) => !own.has(documentKey(doc._id)) && predicate(doc) : predicate;
+    const wanted = limit === undefined ? undefined : skip + limit;
+    const execution = executeQuery(collection, { filter: options.filter, sort, wanted, accept });
+    const docs = own ? mergeOwnWrites(execution.docs, findOwnMatches(own, predicate), sort) : execution.docs;
+    return { docs: sliceDocs(docs, skip, limit), plan: execution.plan, rejected: execution.rejected, cached: execution.cached };
   }
 
   /** The current version of a document as this access sees it. */
@@ -179,8 +173,21 @@ export class DataAccess {
   }
 }
 
-function* filterDocs(docs: Iterable<Document>, predicate: (doc: Document) => boolean): IterableIterator<Document> {
-  for (const doc of docs) if (predicate(doc)) yield doc;
+/** The transaction's own current versions that match, read when the query starts. */
+function findOwnMatches(overlay: ReadonlyMap<string, PendingWrite>, predicate: (doc: Document) => boolean): Document[] {
+  const own: Document[] = [];
+  for (const pending of overlay.values()) if (pending.after && predicate(pending.after)) own.push(pending.after);
+  return own;
+}
+
+/** Committed results together with the transaction's own, in sort order when there is one. */
+function* mergeOwnWrites(committed: Iterable<Document>, own: Document[], sort: readonly SortField[]): IterableIterator<Document> {
+  if (sort.length > 0) {
+    yield* mergeSorted(committed, sortDocuments(own, sort), sort);
+    return;
+  }
+  yield* committed;
+  yield* own;
 }
 
 function* sliceDocs(docs: Iterable<Document>, skip: number, limit: number | undefined): IterableIterator<Document> {

@@ -13,7 +13,7 @@ import type { Change } from '../persistence/change';
 import type { DurableStore } from '../persistence/durable-store';
 import { CommandError, writeConflict } from '../errors';
 import { collectPathValues } from '../values/field-paths';
-import { planQuery, scanPlan } from './query-planner';
+import { executeQuery } from './execute-query';
 import { documentKey } from '../values/document-key';
 
 /** Where the engine reports what an operator should know (recovery, compaction, failures). */
@@ -168,9 +168,9 @@ export class Engine implements AccessContext {
           const field = index.fields[0];
           if (typeof seconds !== 'number' || index.fields.length !== 1 || !field) continue;
           const cutoff = new Date(now - seconds * 1000);
-          const plan = planQuery(collection, { [field.name]: { $lte: cutoff } }, []);
+          const candidates = executeQuery(collection, { filter: { [field.name]: { $lte: cutoff } }, sort: [], wanted: undefined, accept: () => true });
           const expired: Document[] = [];
-          for (const doc of scanPlan(plan)) {
+          for (const doc of candidates.docs) {
             const dates = collectPathValues(doc, field.path).filter((v): v is Date => v instanceof Date);
             if (dates.length > 0 && Math.min(...dates.map((d) => d.getTime())) <= cutoff.getTime()) expired.push(doc);
           }

@@ -7,8 +7,9 @@ import { Query } from 'mingo/query';
 import { Binary, BSONRegExp, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp, type Document } from 'bson';
 import type { Options } from 'mingo/types';
 import { buildContext } from './mingo-context';
-import { collectPathValues, matchesNullEquality, splitPath } from '../values/field-paths';
-import { typeRank, valuesEqual } from '../values/bson-order';
+import { collectPathValues, isSubdocument, matchesNullEquality, splitPath } from '../values/field-paths';
+import { compileFastCondition } from './fast-conditions';
+
 import { CommandError } from '../errors';
 
 type Predicate = (doc: Document) => boolean;
@@ -90,13 +91,44 @@ export function queryOptions(): Partial<Options> {
   return OPTIONS;
 }
 
-/** Compiles a filter document into a predicate; malformed filters fail as BadValue like mongod's parser. */
+/**
+ * Compiles a filter document into a predicate; malformed filters fail as BadValue like mongod's parser.
+ * Each condition (a field, or a clause of `$and`) is matched directly when its form allows (fast-conditions.ts)
+ * and by mingo otherwise, or for the documents the direct reading leaves undecided.
+ */
 export function compileFilter(filter: Document | undefined): Predicate {
   if (!filter || Object.keys(filter).length === 0) return () => true;
-  const equalities = scalarEqualities(filter);
-  if (equalities) {
-    return (doc) => equalities.every(([path, value]) => collectPathValues(doc, path).some((v) => v !== undefined && valuesEqual(v, value)));
+  const conditions = splitConditions(filter);
+  if (!conditions) return compileWithMingo(filter);
+  const predicates = conditions.map(([key, condition]): Predicate => {
+    const fast = compileFastCondition(key, condition);
+    if (!fast) return compileWithMingo({ [key]: condition });
+    let slow: Predicate | undefined;
+    return (doc) => fast(doc) ?? (slow ??= compileWithMingo({ [key]: condition }))(doc);
+  });
+  if (predicates.length === 1) return predicates[0] as Predicate;
+  return (doc) => predicates.every((predicate) => predicate(doc));
+}
+
+/** The conditions that must all hold: the filter's fields and the clauses of `$and`; undefined for a malformed `$and`. */
+function splitConditions(filter: Document): [string, unknown][] | undefined {
+  const out: [string, unknown][] = [];
+  for (const [key, condition] of Object.entries(filter)) {
+    if (key !== '$and') {
+      out.push([key, condition]);
+      continue;
+    }
+    if (!Array.isArray(condition) || condition.length === 0 || !condition.every(isSubdocument)) return undefined;
+    for (const clause of condition) {
+      const inner = splitConditions(clause);
+      if (!inner) return undefined;
+      out.push(...inner);
+    }
   }
+  return out;
+}
+
+function compileWithMingo(filter: Document): Predicate {
   let query: Query;
   try {
     query = new Query(rewriteNulls(filter), queryOptions());
@@ -106,24 +138,6 @@ export function compileFilter(filter: Document | undefined): Predicate {
     throw new CommandError('BadValue', message);
   }
   return (doc) => query.test(doc);
-}
-
-/**
- * `{ field: scalar, ... }` filters (the common point lookups) are matched directly: a reached value, or an
- * element of a reached array, equals the scalar. Building a mingo query per lookup costs more than the lookup.
- */
-function scalarEqualities(filter: Document): [string[], unknown][] | undefined {
-  const out: [string[], unknown][] = [];
-  for (const [key, value] of Object.entries(filter)) {
-    if (key.startsWith('$') || !isEqualityScalar(value)) return undefined;
-    out.push([splitPath(key), value]);
-  }
-  return out;
-}
-
-function isEqualityScalar(value: unknown): boolean {
-  const rank = typeRank(value);
-  return value !== null && value !== undefined && (rank === 3 || rank === 4 || rank === 8 || rank === 9 || rank === 10) && !(value instanceof RegExp);
 }
 
 function rewriteNulls(filter: Document): Document {

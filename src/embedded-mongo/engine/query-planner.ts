@@ -1,321 +1,186 @@
 /**
- * Chooses how to find a query's candidate documents: bounded scans of one index (equality prefix, then one
- * range), an index walked in sort order, or the whole collection. Candidates are a superset: the full filter is
- * always applied afterwards, so a plan only has to be fast, never exact.
- * https://www.mongodb.com/docs/manual/core/query-plans/ and .../indexes/#index-use
+ * The candidate plans of a query, as mongod's planner enumerates them: a bounded scan of every index for every
+ * combination of usable conditions, an index walked in sort order when one provides the sort, and the collection
+ * scan when no index applies. Candidates are supersets: the full filter always runs on what they yield, so a
+ * plan only has to be fast, never exact. Which candidate runs is decided by a trial (execute-query.ts).
+ * https://www.mongodb.com/docs/manual/core/query-plans/ , https://www.mongodb.com/docs/manual/indexes/#index-use
  */
-import { BSONRegExp, MaxKey, MinKey, ObjectId, Timestamp, type Document } from 'bson';
-import { EMPTY_ARRAY_KEY, HIGHEST, LOWEST, typeRank, type KeyValue } from '../values/bson-order';
-import { isSubdocument } from '../values/field-paths';
-import { compareEntryKeys, treeMax, treeMin, type CollectionIndex, type EntryKey, type IndexTree } from './collection-index';
+import type { Document } from 'bson';
+import { compareEntryKeys, type CollectionIndex, type EntryKey, type IndexTree } from './collection-index';
+import { describeIntervals, enumerateScans, findSortDirection, scanWholeIndex, type Bound, type IndexScan } from './index-bounds';
+import { extractPredicates, type FieldPredicate } from './index-predicates';
 import type { Collection } from './collection';
-
-/** One direction of a sort specification. */
-export interface SortField {
-  readonly name: string;
-  readonly direction: 1 | -1;
-}
-
-interface FieldPredicate {
-  /** Point values (equality or $in). */
-  points?: KeyValue[];
-  low?: { value: KeyValue; inclusive: boolean };
-  high?: { value: KeyValue; inclusive: boolean };
-}
-
-interface Bound {
-  low: EntryKey;
-  high: EntryKey;
-}
+import type { SortField } from './sort-documents';
 
 /** How candidates are produced, and whether they already come in the requested sort order. */
 export interface QueryPlan {
   readonly index: CollectionIndex;
-  readonly bounds: readonly Bound[] | undefined;
+  /** Key ranges scanned in index order. */
+  readonly bounds: readonly Bound[];
+  /** Per index field, the intervals scanned, as explain's `indexBounds` prints them. */
+  readonly intervals: Record<string, string[]>;
   readonly reverse: boolean;
+  /** True when the scan yields documents in the requested sort order (always, when there is no sort). */
   readonly providesSort: boolean;
   /** For explain and tests: "IXSCAN name", "IXSCAN name (sort)" or "COLLSCAN". */
   readonly summary: string;
+  /** Names the plan among the candidates of any query of the same shape (the plan cache's entry). */
+  readonly signature: string;
 }
 
-const MAX_BOUNDS = 500;
+/** mongod's internalQueryPlannerMaxIndexedSolutions: the most candidates a query gets. */
+const MAX_CANDIDATES = 64;
 
-/** Plans a query on a collection. */
-export function planQuery(collection: Collection, filter: Document | undefined, sort: readonly SortField[]): QueryPlan {
-  const predicates = extractPredicates(filter ?? {});
-  let best: { index: CollectionIndex; bounds: Bound[]; score: number; providesSort: boolean; reverse: boolean } | undefined;
-  for (const index of collection.indexes.values()) {
-    if (index.spec.partialFilterExpression) continue;
-    const candidate = boundIndex(index, predicates, sort);
-    if (!candidate) continue;
-    const better =
-      !best ||
-      candidate.score > best.score ||
-      (candidate.score === best.score && candidate.providesSort && !best.providesSort) ||
-      (candidate.score === best.score && index.unique && !best.index.unique);
-    if (better) best = { index, ...candidate };
-  }
-  if (best) {
-    return {
-      index: best.index,
-      bounds: best.bounds,
-      reverse: best.reverse,
-      providesSort: best.providesSort,
-      summary: `IXSCAN ${best.index.name}${best.providesSort && sort.length > 0 ? ' (sort)' : ''}`,
-    };
-  }
-  for (const index of collection.indexes.values()) {
-    if (index.spec.partialFilterExpression || index.spec.sparse) continue;
-    const order = sortOrder(index, 0, sort);
-    if (order !== undefined) {
-      return { index, bounds: undefined, reverse: order, providesSort: true, summary: `IXSCAN ${index.name} (sort)` };
-    }
-  }
-  return { index: collection.idIndex, bounds: undefined, reverse: false, providesSort: sort.length === 0, summary: 'COLLSCAN' };
-}
-
-/** Candidate documents of a plan, each once, from an O(1) snapshot of the index. */
-export function* scanPlan(plan: QueryPlan): IterableIterator<Document> {
-  const tree = plan.index.snapshot();
-  const dedupe = plan.index.multikey || (plan.bounds !== undefined && plan.bounds.length > 1);
-  const seen = dedupe ? new Set<string>() : undefined;
-  const ranges = plan.bounds ?? [wholeRange(plan.index)];
-  const ordered = plan.reverse ? [...ranges].reverse() : ranges;
-  for (const range of ordered) {
-    for (const [key, doc] of iterateRange(tree, plan.index, range, plan.reverse)) {
-      if (seen) {
-        const id = key[key.length - 1] as string;
-        if (seen.has(id)) continue;
-        seen.add(id);
-      }
-      yield doc;
-    }
-  }
-}
-
-function wholeRange(index: CollectionIndex): Bound {
-  return {
-    low: [...index.fields.map((f) => treeMin(f.direction)), LOWEST],
-    high: [...index.fields.map((f) => treeMax(f.direction)), HIGHEST],
-  };
-}
-
-function* iterateRange(tree: IndexTree, index: CollectionIndex, range: Bound, reverse: boolean): IterableIterator<[EntryKey, Document]> {
-  const directions = index.fields.map((f) => f.direction);
-  const cmp = (a: EntryKey, b: EntryKey): number => compareEntryKeys(a, b, directions);
-  if (!reverse) {
-    for (const entry of tree.entries(range.low)) {
-      if (cmp(entry[0], range.high) > 0) return;
-      yield entry;
-    }
-  } else {
-    for (const entry of tree.entriesReversed(range.high)) {
-      if (cmp(entry[0], range.low) < 0) return;
-      yield entry;
-    }
-  }
+interface Candidate {
+  readonly plan: QueryPlan;
+  readonly conditions: ReadonlySet<FieldPredicate>;
+  readonly score: number;
 }
 
 /**
- * Bounds on an index from the predicates: equality on a prefix of its fields, then at most one range.
- * Returns undefined when the index cannot narrow the candidates.
+ * The candidate plans of a query, most promising first (by the static order a trial falls back on for ties):
+ * never empty. A point lookup on a unique index is the only candidate, as mongod's IDHACK. A candidate bounded by
+ * only some of the conditions another one uses, and no better at the sort, is left out: it can only examine more.
  */
-function boundIndex(
-  index: CollectionIndex,
-  predicates: Map<string, FieldPredicate>,
-  sort: readonly SortField[],
-): { bounds: Bound[]; score: number; providesSort: boolean; reverse: boolean } | undefined {
-  const fields = index.fields;
-  let prefixes: KeyValue[][] = [[]];
-  let used = 0;
-  let singlePoints = 0;
-  let range: FieldPredicate | undefined;
-  for (const field of fields) {
-    const predicate = predicates.get(field.name);
-    if (!predicate) break;
-    if (index.spec.sparse && predicate.points?.some((p) => p === null)) return undefined;
-    if (predicate.points) {
-      const next: KeyValue[][] = [];
-      for (const prefix of prefixes) for (const point of predicate.points) next.push([...prefix, point]);
-      if (next.length > MAX_BOUNDS) break;
-      prefixes = next;
-      used++;
-      if (predicate.points.length === 1) singlePoints = used;
-      continue;
+export function enumeratePlans(collection: Collection, filter: Document | undefined, sort: readonly SortField[]): QueryPlan[] {
+  const predicates = extractPredicates(filter);
+  const candidates: Candidate[] = [];
+  for (const index of collection.indexes.values()) {
+    if (index.spec.partialFilterExpression) continue;
+    const unique = index.unique || index === collection.idIndex;
+    let sortServed = false;
+    for (const scan of enumerateScans(index, predicates)) {
+      const plan = makePlan(index, scan, sort);
+      if (unique && scan.pointFields === index.fields.length && scan.bounds.length === 1) return [plan];
+      sortServed ||= sort.length > 0 && plan.providesSort;
+      const score = scan.pointFields * 2 + (scan.hasRange ? 1 : 0) + (plan.providesSort ? 0.5 : 0);
+      candidates.push({ plan, conditions: new Set(scan.conditions), score });
     }
-    range = predicate;
-    used++;
-    break;
-  }
-  if (used === 0) return undefined;
-  const eqCount = range ? used - 1 : used;
-  const bounds = prefixes.map((prefix) => makeBound(index, prefix, eqCount, range));
-  const sortFrom = singlePoints === eqCount ? eqCount : -1;
-  const order = sortFrom >= 0 && prefixes.length === 1 ? sortOrder(index, sortFrom, sort) : undefined;
-  const providesSort = sort.length === 0 ? prefixes.length === 1 : order !== undefined;
-  const score = eqCount * 2 + (range ? 1 : 0) + (index.unique && !range && eqCount === fields.length ? 10 : 0);
-  return { bounds, score, providesSort, reverse: order ?? false };
-}
-
-function makeBound(index: CollectionIndex, prefix: KeyValue[], eqCount: number, range: FieldPredicate | undefined): Bound {
-  const fields = index.fields;
-  const low: KeyValue[] = [...prefix];
-  const high: KeyValue[] = [...prefix];
-  let lowRestMin = true;
-  let highRestMax = true;
-  if (range) {
-    const field = fields[eqCount];
-    const direction = field ? field.direction : 1;
-    let lowEnd = range.low ?? { value: bracketStart(range.high?.value), inclusive: true };
-    let highEnd = range.high ?? { value: bracketEnd(range.low?.value), inclusive: false };
-    if (index.multikey && range.low && range.high) highEnd = { value: bracketEnd(range.low.value), inclusive: false };
-    if (direction === -1) [lowEnd, highEnd] = [highEnd, lowEnd];
-    low.push(lowEnd.value);
-    high.push(highEnd.value);
-    lowRestMin = lowEnd.inclusive;
-    highRestMax = highEnd.inclusive;
-  }
-  for (let i = low.length; i < fields.length; i++) {
-    const direction = (fields[i] as { direction: 1 | -1 }).direction;
-    low.push(lowRestMin ? treeMin(direction) : treeMax(direction));
-    high.push(highRestMax ? treeMax(direction) : treeMin(direction));
-  }
-  low.push(lowRestMin ? LOWEST : HIGHEST);
-  high.push(highRestMax ? HIGHEST : LOWEST);
-  return { low, high };
-}
-
-/** Whether walking `index` from field `from` on yields `sort` order: false forward, true reversed, undefined no. */
-function sortOrder(index: CollectionIndex, from: number, sort: readonly SortField[]): boolean | undefined {
-  if (sort.length === 0 || index.multikey) return undefined;
-  if (index.fields.length - from < sort.length) return undefined;
-  let reverse: boolean | undefined;
-  for (let i = 0; i < sort.length; i++) {
-    const field = index.fields[from + i];
-    const wanted = sort[i] as SortField;
-    if (!field || field.name !== wanted.name) return undefined;
-    const flipped = field.direction !== wanted.direction;
-    if (reverse === undefined) reverse = flipped;
-    else if (reverse !== flipped) return undefined;
-  }
-  return reverse;
-}
-
-/** The smallest value of the type bracket of `value` (range queries never cross brackets). */
-function bracketStart(value: KeyValue): KeyValue {
-  switch (typeRank(value)) {
-    case 3:
-      return Number.NaN;
-    case 4:
-      return '';
-    case 8:
-      return new ObjectId('000000000000000000000000');
-    case 10:
-      return new Date(-8.64e15);
-    default:
-      return LOWEST;
-  }
-}
-
-/** A value just above the type bracket of `value` (exclusive upper bound). */
-function bracketEnd(value: KeyValue): KeyValue {
-  switch (typeRank(value)) {
-    case 3:
-      return '';
-    case 4:
-      return {};
-    case 8:
-      return false;
-    case 10:
-      return new Timestamp({ t: 0, i: 0 });
-    default:
-      return HIGHEST;
-  }
-}
-
-function isPlannableScalar(value: unknown): boolean {
-  if (value === null) return true;
-  const rank = typeRank(value);
-  if (value instanceof MinKey || value instanceof MaxKey || value === EMPTY_ARRAY_KEY) return false;
-  return rank === 3 || rank === 4 || rank === 8 || rank === 9 || rank === 10;
-}
-
-function isRangeScalar(value: unknown): boolean {
-  const rank = typeRank(value);
-  return value !== null && (rank === 3 || rank === 4 || rank === 8 || rank === 10);
-}
-
-/** Field predicates an index can serve, from top-level fields and `$and` clauses. */
-function extractPredicates(filter: Document): Map<string, FieldPredicate> {
-  const out = new Map<string, FieldPredicate>();
-  collect(filter, out);
-  return out;
-}
-
-function collect(filter: Document, out: Map<string, FieldPredicate>): void {
-  for (const [key, condition] of Object.entries(filter)) {
-    if (key === '$and' && Array.isArray(condition)) {
-      for (const clause of condition) if (isSubdocument(clause)) collect(clause, out);
-      continue;
+    if (sort.length > 0 && !sortServed && !index.spec.sparse) {
+      const plan = makePlan(index, scanWholeIndex(index), sort);
+      if (plan.providesSort) candidates.push({ plan, conditions: new Set(), score: 0 });
     }
-    if (key.startsWith('$') || out.has(key)) continue;
-    const predicate = toPredicate(condition);
-    if (predicate) out.set(key, predicate);
   }
+  if (candidates.length === 0) {
+    const index = collection.idIndex;
+    const { bounds } = scanWholeIndex(index);
+    const intervals = describeIntervals(index, []);
+    return [{ index, bounds, intervals, reverse: false, providesSort: sort.length === 0, summary: 'COLLSCAN', signature: 'COLLSCAN' }];
+  }
+  return candidates
+    .filter((candidate) => !candidates.some((other) => dominates(other, candidate)))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, MAX_CANDIDATES)
+    .map((c) => c.plan);
 }
 
-function toPredicate(condition: unknown): FieldPredicate | undefined {
-  const prefix = regexPrefix(condition);
-  if (prefix !== undefined) return prefixRange(prefix);
-  if (!isSubdocument(condition)) return isPlannableScalar(condition) ? { points: [condition] } : undefined;
-  const keys = Object.keys(condition);
-  if (keys.length === 0 || !keys.every((k) => k.startsWith('$'))) return undefined;
-  if ('$eq' in condition && isPlannableScalar(condition.$eq)) return { points: [condition.$eq] };
-  if ('$in' in condition && Array.isArray(condition.$in) && condition.$in.length > 0) {
-    return condition.$in.every(isPlannableScalar) ? { points: condition.$in } : undefined;
-  }
-  if ('$regex' in condition) {
-    const options = String(condition.$options ?? '');
-    const pattern = condition.$regex instanceof RegExp ? condition.$regex.source : String(condition.$regex);
-    const flags = condition.$regex instanceof RegExp ? condition.$regex.flags + options : options;
-    const p = regexPrefix(new BSONRegExp(pattern, flags.replace(/[^imxs]/g, '')));
-    return p === undefined ? undefined : prefixRange(p);
-  }
-  const predicate: FieldPredicate = {};
-  for (const [op, operand] of Object.entries(condition)) {
-    if (!isRangeScalar(operand)) continue;
-    if (op === '$gt' || op === '$gte') predicate.low = { value: operand, inclusive: op === '$gte' };
-    if (op === '$lt' || op === '$lte') predicate.high = { value: operand, inclusive: op === '$lte' };
-  }
-  if (predicate.low && predicate.high && typeRank(predicate.low.value) !== typeRank(predicate.high.value)) delete predicate.high;
-  return predicate.low || predicate.high ? predicate : undefined;
+/** True when `a` uses every condition `b` does and more, and serves the sort whenever `b` does. */
+function dominates(a: Candidate, b: Candidate): boolean {
+  if (a.conditions.size <= b.conditions.size || (b.plan.providesSort && !a.plan.providesSort)) return false;
+  for (const condition of b.conditions) if (!a.conditions.has(condition)) return false;
+  return true;
 }
 
-/** The literal prefix of an anchored, case-sensitive regex such as /^abc/, or undefined. */
-function regexPrefix(value: unknown): string | undefined {
-  let source: string;
-  let flags: string;
-  if (value instanceof RegExp) {
-    source = value.source;
-    flags = value.flags;
-  } else if (value instanceof BSONRegExp) {
-    source = value.pattern;
-    flags = value.options;
-  } else {
-    return undefined;
-  }
-  if (/[imx]/.test(flags) || !source.startsWith('^')) return undefined;
-  const match = /^\^((?:[^\\^$.|?*+()[\]{}]|\\[^A-Za-z0-9])*)/.exec(source);
-  const literal = (match?.[1] ?? '').replace(/\\(.)/g, '$1');
-  const rest = source.slice((match?.[0] ?? '').length);
-  if (literal.length === 0) return undefined;
-  // A quantifier right after the prefix applies to its last character, which then is not required.
-  if (/^[?*{]/.test(rest)) return literal.length > 1 ? literal.slice(0, -1) : undefined;
-  return literal;
+function makePlan(index: CollectionIndex, scan: IndexScan, sort: readonly SortField[]): QueryPlan {
+  const reverse = findSortDirection(index, scan, sort);
+  const providesSort = sort.length === 0 || reverse !== undefined;
+  return {
+    index,
+    bounds: scan.bounds,
+    // Rendered only when explain asks: bounds of thousands of points are common (`_id: {$in: [...]}`).
+    get intervals() {
+      return describeIntervals(index, scan.conditions);
+    },
+    reverse: reverse ?? false,
+    providesSort,
+    summary: `IXSCAN ${index.name}${sort.length > 0 && providesSort ? ' (sort)' : ''}`,
+    signature: `${index.name} ${scan.choice}`,
+  };
 }
 
-function prefixRange(prefix: string): FieldPredicate {
-  const last = prefix.charCodeAt(prefix.length - 1);
-  const upper = prefix.slice(0, -1) + String.fromCharCode(last + 1);
-  return { low: { value: prefix, inclusive: true }, high: { value: upper, inclusive: false } };
+/** The first and the largest number of entries read from the tree at a time. */
+const FIRST_CHUNK = 16;
+const MAX_CHUNK = 1024;
+
+/**
+ * A plan's scan of `tree` (a snapshot of its index), one entry per step. Forward scans read the tree in growing
+ * chunks, each bounded by a search in the tree rather than by comparing every entry with the range's end; small
+ * first chunks keep a plan that stops early (a trial's loser) from reading far.
+ */
+export class IndexCursor {
+  private readonly ranges: readonly Bound[];
+  private readonly compare: (a: EntryKey, b: EntryKey) => number;
+  /** Document keys already returned, when the index holds several entries per document. */
+  private readonly seen: Set<unknown> | undefined;
+  private range = 0;
+  private chunk: [EntryKey, Document][] = [];
+  private position = 0;
+  private size = FIRST_CHUNK;
+  /** Where a forward read of the current range resumes (the last entry read), or the backward iterator. */
+  private resumeFrom: EntryKey | undefined;
+  private backward: Iterator<[EntryKey, Document]> | undefined;
+  private rangeDone = false;
+
+  constructor(
+    private readonly plan: QueryPlan,
+    private readonly tree: IndexTree,
+  ) {
+    this.ranges = plan.reverse ? [...plan.bounds].reverse() : plan.bounds;
+    const directions = plan.index.fields.map((f) => f.direction);
+    this.compare = (a, b) => compareEntryKeys(a, b, directions);
+    this.seen = plan.index.multikey ? new Set() : undefined;
+  }
+
+  /** The next entry's document, null when the entry repeats a document already returned, undefined at the end. */
+  next(): Document | null | undefined {
+    while (this.position >= this.chunk.length) if (!this.read()) return undefined;
+    const doc = (this.chunk[this.position++] as [EntryKey, Document])[1];
+    if (this.seen) {
+      // Every entry of a document in one snapshot points to the same stored object.
+      if (this.seen.has(doc)) return null;
+      this.seen.add(doc);
+    }
+    return doc;
+  }
+
+  /** Reads the next chunk, moving on to the next range when one is done; false after the last range. */
+  private read(): boolean {
+    while (this.range < this.ranges.length) {
+      if (!this.rangeDone && this.readRange(this.ranges[this.range] as Bound)) return true;
+      this.range++;
+      this.size = FIRST_CHUNK;
+      this.resumeFrom = undefined;
+      this.backward = undefined;
+      this.rangeDone = false;
+    }
+    return false;
+  }
+
+  private readRange(range: Bound): boolean {
+    const size = this.size;
+    this.size = Math.min(size * 2, MAX_CHUNK);
+    this.position = 0;
+    if (this.plan.reverse) {
+      this.backward ??= this.tree.entriesReversed(range.high);
+      this.chunk = [];
+      while (this.chunk.length < size) {
+        const step = this.backward.next();
+        if (step.done || this.compare(step.value[0], range.low) < 0) {
+          this.rangeDone = true;
+          break;
+        }
+        this.chunk.push(step.value);
+      }
+      return this.chunk.length > 0;
+    }
+    // A resumed read starts again at the last entry already read, and skips it.
+    const resumed = this.resumeFrom !== undefined;
+    this.chunk = this.tree.getRange(this.resumeFrom ?? range.low, range.high, true, resumed ? size + 1 : size);
+    if (resumed && this.chunk.length > 0 && this.compare((this.chunk[0] as [EntryKey, Document])[0], this.resumeFrom as EntryKey) === 0) {
+      this.position = 1;
+    }
+    if (this.chunk.length - this.position < size) this.rangeDone = true;
+    else this.resumeFrom = (this.chunk[this.chunk.length - 1] as [EntryKey, Document])[0];
+    return this.position < this.chunk.length;
+  }
 }

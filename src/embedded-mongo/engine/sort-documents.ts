@@ -8,7 +8,12 @@ import type { Document } from 'bson';
 import { compareValues } from '../values/bson-order';
 import { sortKey, splitPath } from '../values/field-paths';
 import { CommandError } from '../errors';
-import type { SortField } from './query-planner';
+
+/** One key of a sort specification. */
+export interface SortField {
+  readonly name: string;
+  readonly direction: 1 | -1;
+}
 
 /** Parses a sort specification `{a: 1, b: -1}`. */
 export function parseSort(spec: unknown): SortField[] {
@@ -51,7 +56,14 @@ export function sortDocuments(docs: Iterable<Document>, sort: readonly SortField
   }
   if (keep <= 0) return [];
   const heap: Keyed[] = [];
+  const first = sort[0] as SortField;
   for (const doc of docs) {
+    // Once the heap is full most documents sort after its worst one on the first key alone: drop them unkeyed.
+    const root = heap.length < keep ? undefined : (heap[0] as Keyed);
+    if (root && first.direction * compareValues(sortKey(doc, paths[0] as string[], first.direction), root.keys[0]) > 0) {
+      order++;
+      continue;
+    }
     const item = keyed(sort, paths, doc, order++);
     if (heap.length < keep) {
       heap.push(item);
@@ -62,6 +74,20 @@ export function sortDocuments(docs: Iterable<Document>, sort: readonly SortField
     }
   }
   return heap.sort(compare).map((k) => k.doc);
+}
+
+/** Merges documents already in `sort` order with a sorted array of others, in one pass over both. */
+export function* mergeSorted(sorted: Iterable<Document>, others: readonly Document[], sort: readonly SortField[]): IterableIterator<Document> {
+  const paths = sort.map((f) => splitPath(f.name));
+  const compare = makeComparator(sort);
+  const pending = others.map((doc) => keyed(sort, paths, doc, 0));
+  let next = 0;
+  for (const doc of sorted) {
+    const item = keyed(sort, paths, doc, 0);
+    while (next < pending.length && compare(pending[next] as Keyed, item) < 0) yield (pending[next++] as Keyed).doc;
+    yield doc;
+  }
+  while (next < pending.length) yield (pending[next++] as Keyed).doc;
 }
 
 /** Max-heap by `compare`: the root is the worst item kept so far. */

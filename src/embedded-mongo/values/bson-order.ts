@@ -84,6 +84,10 @@ function compareStrings(a: string, b: string): number {
 
 /** Compares two BSON values in MongoDB's order: negative, zero or positive. */
 export function compareValues(a: KeyValue, b: KeyValue): number {
+  // Index keys and sort keys mostly compare strings with strings, numbers with numbers, dates with dates.
+  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
+  if (typeof a === 'number' && typeof b === 'number') return compareNumbers(a, b);
+  if (a instanceof Date && b instanceof Date) return compareNumbers(a.getTime(), b.getTime());
   const rankA = typeRank(a);
   const rankB = typeRank(b);
   if (rankA !== rankB) return rankA < rankB ? -1 : 1;
@@ -142,6 +146,15 @@ function compareArrays(a: unknown[], b: unknown[]): number {
     if (c !== 0) return c;
   }
   return a.length - b.length;
+}
+
+/**
+ * Whether range operators ($gt, $gte, $lt, $lte) compare with the value within its type bracket: a number other
+ * than NaN, a string, an ObjectId or a date (the types ranges are planned and matched for directly).
+ */
+export function isRangeOperand(value: KeyValue): boolean {
+  const rank = typeRank(value);
+  return rank === 4 || rank === 8 || rank === 10 || (rank === 3 && !Number.isNaN(toNumber(value)));
 }
 
 /** True when two values are equal under MongoDB's comparison (1 equals 1.0 equals Long(1)). */

@@ -56,6 +56,29 @@ function walk(value: unknown, path: readonly string[], i: number, out: unknown[]
 }
 
 /**
+ * True when a value the path reaches (a value collectPathValues would list, other than a missing one) passes
+ * `test`; stops at the first, without building the list.
+ */
+export function somePathValue(doc: unknown, path: readonly string[], test: (value: unknown) => boolean): boolean {
+  return reaches(doc, path, 0, test);
+}
+
+function reaches(value: unknown, path: readonly string[], i: number, test: (value: unknown) => boolean): boolean {
+  if (i === path.length) {
+    if (!Array.isArray(value)) return value !== undefined && test(value);
+    for (const element of value) if (element !== undefined && test(element)) return true;
+    return false;
+  }
+  if (Array.isArray(value)) {
+    const part = path[i] as string;
+    if (/^\d+$/.test(part) && value[Number(part)] !== undefined && reaches(value[Number(part)], path, i + 1, test)) return true;
+    for (const element of value) if (isSubdocument(element) && reaches(element, path, i, test)) return true;
+    return false;
+  }
+  return isSubdocument(value) && reaches(value[path[i] as string], path, i + 1, test);
+}
+
+/**
  * True when `{path: null}` matches the document: the path is missing somewhere it could be (also inside an
  * element of an array of subdocuments), or a reached value is null or an array containing null.
  * https://www.mongodb.com/docs/manual/tutorial/query-for-null-fields/
@@ -83,6 +106,10 @@ function reachesNull(value: unknown, path: readonly string[], i: number): boolea
  * an empty array sorts below null. https://www.mongodb.com/docs/manual/reference/method/cursor.sort/#sort-with-arrays
  */
 export function sortKey(doc: unknown, path: readonly string[], direction: 1 | -1): unknown {
+  // Most sort paths meet no array: follow them directly, and only collect values where one is met.
+  let value = doc;
+  for (let i = 0; i < path.length && !Array.isArray(value); i++) value = isSubdocument(value) ? value[path[i] as string] : undefined;
+  if (!Array.isArray(value)) return value === undefined ? null : value;
   const values = collectPathValues(doc, path, EMPTY_ARRAY_KEY);
   if (values.length === 0) return null;
   let best = values[0];

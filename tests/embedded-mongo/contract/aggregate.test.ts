@@ -45,6 +45,16 @@ describe('aggregate', () => {
     expect(await aggregateObservations([{ $group: { _id: null, total: { $sum: '$value' } } }])).toEqual([{ _id: null, total: 440 }]);
   });
 
+  it('counts the matching documents with $group on a constant _id and $sum: 1, after $skip and $limit', async () => {
+    expect(await aggregateObservations([{ $match: { code: 'hr' } }, { $group: { _id: 1, n: { $sum: 1 } } }])).toEqual([{ _id: 1, n: 3 }]);
+    const paged = [{ $match: { code: 'hr' } }, { $skip: 1 }, { $limit: 1 }, { $group: { _id: null, n: { $sum: 1 }, also: { $sum: 1 } } }];
+    expect(await aggregateObservations(paged)).toEqual([{ _id: null, n: 1, also: 1 }]);
+  });
+
+  it('$group over no documents outputs no document', async () => {
+    expect(await aggregateObservations([{ $match: { code: 'none' } }, { $group: { _id: 1, n: { $sum: 1 } } }])).toEqual([]);
+  });
+
   it('$sort, $skip and $limit page through the results', async () => {
     const page = await aggregateObservations([{ $sort: { value: -1 } }, { $skip: 1 }, { $limit: 2 }]);
     expect(page.map((document) => document._id)).toEqual([5, 2]);

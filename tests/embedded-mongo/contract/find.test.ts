@@ -171,3 +171,16 @@ describe('distinct', () => {
     expect((await patients.distinct('identifiers.system')).sort()).toEqual(['mrn', 'ssn']);
   });
 });
+
+describe('explain', () => {
+  // https://www.mongodb.com/docs/manual/reference/explain-results/#queryplanner
+  it('describes the plan of a find under queryPlanner, naming the namespace, without returning documents', async () => {
+    const numbers = database.collection<Numbered>('explained');
+    await numbers.insertMany(tenNumbers);
+    await numbers.createIndex({ n: 1 });
+    const explained = await numbers.find({ n: { $gte: 5 } }).sort({ n: 1 }).limit(2).explain('queryPlanner');
+    expect(explained.queryPlanner.namespace).toBe(`${database.mongo.dbName}.${numbers.collectionName}`);
+    expect(typeof explained.queryPlanner.winningPlan).toBe('object');
+    expect(explained).not.toHaveProperty('cursor');
+  });
+});

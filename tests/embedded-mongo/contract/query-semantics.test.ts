@@ -98,6 +98,23 @@ describe('arrays', () => {
     expect(await idsMatching(scored, { scores: { $elemMatch: { $gt: 3, $lt: 6 } } })).toEqual([2]);
   });
 
+  it('a range on a path through an array of subdocuments also reads the arrays it ends at, element by element', async () => {
+    const nested = [
+      { _id: 1, a: [{ x: [1, 5] }, { x: 2 }] },
+      { _id: 2, a: [{ x: [1, 2] }] },
+    ];
+    expect(await idsMatching(nested, { 'a.x': { $gte: 4 } })).toEqual([1]);
+    expect(await idsMatching(nested, { 'a.x': { $gt: 1, $lt: 2 } })).toEqual([1, 2]);
+  });
+
+  it('$elemMatch on a path through an array of subdocuments matches only arrays at the end of the path', async () => {
+    const nested = [
+      { _id: 1, a: [{ p: 0.5 }, { p: 3.5 }] },
+      { _id: 2, a: [{ p: [0.5, 9] }] },
+    ];
+    expect(await idsMatching(nested, { 'a.p': { $elemMatch: { $lte: 2.5 } } })).toEqual([2]);
+  });
+
   it('$elemMatch on subdocuments requires both fields in the same element', async () => {
     const coded = [
       { _id: 1, codes: [{ system: 's1', code: 'x' }, { system: 's2', code: 'y' }] },
@@ -105,6 +122,102 @@ describe('arrays', () => {
     ];
     expect(await idsMatching(coded, { codes: { $elemMatch: { system: 's1', code: 'y' } } })).toEqual([2]);
     expect(await idsMatching(coded, { 'codes.system': 's1', 'codes.code': 'y' })).toEqual([1, 2]);
+  });
+});
+
+describe('$elemMatch with compound multikey indexes', () => {
+  // https://www.mongodb.com/docs/manual/reference/operator/query/elemMatch/ ,
+  // https://www.mongodb.com/docs/manual/core/multikey-index-bounds/#compound-bounds-for-multikey-index
+  // Indexes never change what a query matches: the answers below hold with and without them.
+  const year = (y: number): Date => new Date(Date.UTC(y, 0, 1));
+
+  /** Creates `indexes`, stores `documents` and returns the sorted _ids of those matching `filter`. */
+  async function idsMatchingIndexed(indexes: Record<string, 1>[], documents: ContractDocument[], filter: Filter<ContractDocument>): Promise<unknown[]> {
+    const collection = database.collection('indexed');
+    for (const key of indexes) await collection.createIndex(key);
+    await collection.insertMany(documents);
+    return (await collection.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).toArray()).map((document) => document._id);
+  }
+
+  const dateIndexes: Record<string, 1>[] = [
+    { tenant: 1, 'sp.d.p': 1, 'sp.d.lo': 1 },
+    { tenant: 1, 'sp.d.p': 1, 'sp.d.hi': 1 },
+  ];
+  const dated = [
+    // The birthdate element is before 2000; only the other element is after it.
+    { _id: 1, tenant: 'T', sp: { d: [{ p: 'birthdate', lo: year(1990), hi: year(1990) }, { p: 'updated', lo: year(2024), hi: year(2024) }] } },
+    { _id: 2, tenant: 'T', sp: { d: [{ p: 'birthdate', lo: year(2005), hi: year(2005) }] } },
+    { _id: 3, tenant: 'T', sp: { d: [{ p: 'updated', lo: year(2030), hi: year(2030) }] } },
+    { _id: 4, tenant: 'U', sp: { d: [{ p: 'birthdate', lo: year(2005), hi: year(2005) }] } },
+    // Two birthdate elements, one on each side of [2000, 2010).
+    { _id: 5, tenant: 'T', sp: { d: [{ p: 'birthdate', lo: year(1980), hi: year(1980) }, { p: 'birthdate', lo: year(2020), hi: year(2020) }] } },
+    // A subdocument, not an array: $elemMatch matches only array fields.
+    { _id: 6, tenant: 'T', sp: { d: { p: 'birthdate', lo: year(2005), hi: year(2005) } } },
+  ];
+
+  it('matches only documents where one element satisfies every condition', async () => {
+    const filter = { tenant: 'T', 'sp.d': { $elemMatch: { p: 'birthdate', hi: { $gte: year(2000) } } } };
+    expect(await idsMatchingIndexed(dateIndexes, dated, filter)).toEqual([2, 5]);
+  });
+
+  it('matches, without $elemMatch, documents where different elements satisfy the conditions', async () => {
+    const filter = { tenant: 'T', 'sp.d.p': 'birthdate', 'sp.d.hi': { $gte: year(2000) } };
+    expect(await idsMatchingIndexed(dateIndexes, dated, filter)).toEqual([1, 2, 5, 6]);
+  });
+
+  it('applies both ends of a range under $elemMatch to the same element', async () => {
+    const filter = { tenant: 'T', 'sp.d': { $elemMatch: { p: 'birthdate', lo: { $gte: year(2000), $lt: year(2010) } } } };
+    expect(await idsMatchingIndexed(dateIndexes, dated, filter)).toEqual([2]);
+  });
+
+  it('applies the two ends of a range to any elements without $elemMatch', async () => {
+    const filter = { tenant: 'T', 'sp.d.p': 'birthdate', 'sp.d.lo': { $gte: year(2000), $lt: year(2010) } };
+    expect(await idsMatchingIndexed(dateIndexes, dated, filter)).toEqual([1, 2, 5, 6]);
+  });
+
+  it('requires each of two $elemMatch clauses on the same array to hold for some element, not the same one', async () => {
+    const filter = {
+      $and: [
+        { tenant: 'T' },
+        { 'sp.d': { $elemMatch: { p: 'birthdate', hi: { $gte: year(2000) } } } },
+        { 'sp.d': { $elemMatch: { p: 'birthdate', lo: { $lt: year(2000) } } } },
+      ],
+    };
+    expect(await idsMatchingIndexed(dateIndexes, dated, filter)).toEqual([5]);
+  });
+
+  it('matches quantities by code and value in the same element', async () => {
+    const quantities = [
+      { _id: 1, tenant: 'T', sp: { n: [{ p: 'value', lo: 5, hi: 5, s: 'http://unitsofmeasure.org', c: 'mg' }, { p: 'value', lo: 50, hi: 50, s: 'http://unitsofmeasure.org', c: 'kg' }] } },
+      { _id: 2, tenant: 'T', sp: { n: [{ p: 'value', lo: 40, hi: 60, s: 'http://unitsofmeasure.org', c: 'mg' }] } },
+      { _id: 3, tenant: 'T', sp: { n: [{ p: 'other', lo: 50, hi: 50, s: 'http://unitsofmeasure.org', c: 'mg' }] } },
+    ];
+    const filter = { tenant: 'T', 'sp.n': { $elemMatch: { p: 'value', lo: { $lte: 50 }, hi: { $gte: 50 }, c: 'mg' } } };
+    expect(await idsMatchingIndexed([{ tenant: 1, 'sp.n.p': 1, 'sp.n.lo': 1 }], quantities, filter)).toEqual([2]);
+    const loose = { tenant: 'T', 'sp.n.p': 'value', 'sp.n.lo': { $lte: 50 }, 'sp.n.hi': { $gte: 50 }, 'sp.n.c': 'mg' };
+    expect(await idsMatchingIndexed([{ tenant: 1, 'sp.n.p': 1, 'sp.n.lo': 1 }], quantities, loose)).toEqual([1, 2]);
+  });
+
+  it('applies a prefix range on an array of strings to one element under $elemMatch, to any elements without', async () => {
+    const keyed = [
+      { _id: 1, tenant: 'T', sp: { k: ['a', 'name=s:smith', 'z'] } },
+      { _id: 2, tenant: 'T', sp: { k: ['a', 'z'] } },
+      { _id: 3, tenant: 'T', sp: { k: ['name=s:jones'] } },
+    ];
+    const indexes: Record<string, 1>[] = [{ tenant: 1, 'sp.k': 1 }];
+    const within = { tenant: 'T', 'sp.k': { $elemMatch: { $gte: 'name=s:smi', $lt: 'name=s:smj' } } };
+    expect(await idsMatchingIndexed(indexes, keyed, within)).toEqual([1]);
+    const across = { tenant: 'T', 'sp.k': { $gte: 'name=s:smi', $lt: 'name=s:smj' } };
+    expect(await idsMatchingIndexed(indexes, keyed, across)).toEqual([1, 2]);
+  });
+
+  it('returns $elemMatch results sorted and limited', async () => {
+    const collection = database.collection('paged');
+    for (const key of dateIndexes) await collection.createIndex(key);
+    await collection.insertMany(dated);
+    const filter = { tenant: 'T', 'sp.d': { $elemMatch: { p: { $in: ['birthdate', 'updated'] }, hi: { $gte: year(2000) } } } };
+    const page = await collection.find(filter, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(2).toArray();
+    expect(page.map((document) => document._id)).toEqual([5, 3]);
   });
 });
 

@@ -75,6 +75,29 @@ describeWithTransactions('transactions', () => {
     });
   });
 
+  it('finds its own update through an index on the field it changed, and not the old value, in sort order', async () => {
+    const documents = database.collection('documents');
+    await documents.createIndex({ state: 1 });
+    await documents.insertMany([
+      { _id: 1, state: 'draft', rank: 3 },
+      { _id: 2, state: 'final', rank: 2 },
+      { _id: 3, state: 'draft', rank: 1 },
+    ]);
+    await withSession(async (session) => {
+      session.startTransaction();
+      await documents.updateOne({ _id: 1 }, { $set: { state: 'final' } }, { session });
+      await documents.insertOne({ _id: 4, state: 'final', rank: 0 }, { session });
+      expect(await documents.find({ state: 'final' }, { session }).sort({ rank: 1 }).toArray()).toEqual([
+        { _id: 4, state: 'final', rank: 0 },
+        { _id: 2, state: 'final', rank: 2 },
+        { _id: 1, state: 'final', rank: 3 },
+      ]);
+      expect(await documents.find({ state: 'draft' }, { session }).toArray()).toEqual([{ _id: 3, state: 'draft', rank: 1 }]);
+      expect(await documents.countDocuments({ state: 'final' }, { session })).toBe(3);
+      await session.abortTransaction();
+    });
+  });
+
   it('hides uncommitted writes from reads outside the transaction until commit', async () => {
     const documents = database.collection('documents');
     await documents.insertOne({ _id: 1, state: 'old' });
