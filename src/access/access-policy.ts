@@ -65,7 +65,7 @@ export function decide(rules: readonly AccessRule[], question: AccessQuestion): 
 
 /** The 403 a client receives for a refusal: what was refused, by which rule, and why. */
 export function accessDenied(question: Pick<AccessQuestion, 'interaction' | 'resourceType'>, rule: string, reason: string): FhirError {
-  return new FhirError('forbidden', `Access denied by rule '${rule}': ${question.interaction} on ${question.resourceType} is not permitted (${reason})`);
+  return new FhirError('forbidden', `Access denied by rule '${rule}': ${question.interaction} on ${question.resourceType} is not permitted (${reason})`, { rule });
 }
 
 /** What the FHIR layer asks of the policy for one request (its principal fixed). */

@@ -46,4 +46,16 @@ export interface Principal {
   readonly launch: LaunchContext;
   /** When the access token expires. */
   readonly expiresAt: Date;
+  /** Present on an emergency-access (break-the-glass) token: why, for whom, and until when. */
+  readonly breakGlass?: BreakGlass;
+}
+
+/** A granted emergency access (requirements seed 000 2.1): a coded purpose and the free-text reason given. */
+export interface BreakGlass {
+  /** v3 PurposeOfUse code, e.g. ETREAT (emergency treatment). */
+  readonly purpose: string;
+  readonly reason: string;
+  /** The patient the override is for. */
+  readonly patient: string;
+  readonly expiresAt: Date;
 }

@@ -32,17 +32,21 @@ export interface FhirErrorOptions {
   readonly expression?: string[];
   /** Further issues reported with the first (e.g. every validation problem). */
   readonly issues?: OperationOutcomeIssue[];
+  /** For a refusal by the access policy: the rule that decided it (recorded in the audit trail). */
+  readonly rule?: string;
 }
 
 export class FhirError extends Error {
   readonly code: FhirErrorCode;
   readonly status: number;
   readonly issues: OperationOutcomeIssue[];
+  readonly rule: string | undefined;
 
   constructor(code: FhirErrorCode, diagnostics: string, options: FhirErrorOptions = {}) {
     super(diagnostics);
     this.name = 'FhirError';
     this.code = code;
+    this.rule = options.rule;
     this.status = ERROR_CATALOGUE[code].status;
     const first: OperationOutcomeIssue = {
       severity: 'error',
@@ -60,7 +64,7 @@ export class FhirError extends Error {
       diagnostics: `${prefix}: ${issue.diagnostics ?? ''}`,
       expression: (issue.expression ?? []).map((e) => `${prefix}.${e}`).concat(issue.expression ? [] : [prefix]),
     }));
-    return new FhirError(this.code, `${prefix}: ${this.message}`, { issues });
+    return new FhirError(this.code, `${prefix}: ${this.message}`, { issues, ...(this.rule ? { rule: this.rule } : {}) });
   }
 
   /** The OperationOutcome for the client; `language` 'es' adds the Spanish text of the code. */

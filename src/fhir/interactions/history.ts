@@ -56,7 +56,7 @@ function requireUnconfinedHistory(context: FhirContext, types: readonly string[]
   for (const type of types) {
     context.access.require('history-type', type);
     if (context.access.confines('history-type', type)) {
-      throw new FhirError('forbidden', `Access denied: the history of ${type} is available only to callers whose access to ${type} is not confined to some resources; read the history of each resource instead`);
+      throw new FhirError('forbidden', `Access denied: the history of ${type} is available only to callers whose access to ${type} is not confined to some resources; read the history of each resource instead`, { rule: 'unconfined-history' });
     }
   }
 }
