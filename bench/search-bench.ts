@@ -9,12 +9,13 @@
 import http from 'node:http';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { Encounter, Observation, Patient, Practitioner, Organization, Resource } from '@medplum/fhirtypes';
 import { startEngineThread } from '../src/embedded-mongo/engine-thread';
-import { importBundles, listBundleFiles } from '../src/cli/import-bundles';
+import { backendTokenSource, importBundles, listBundleFiles } from '../src/cli/import-bundles';
+import { DEMO_BACKEND_KEY_FILE } from '../src/auth/seed-demo';
 import { openResourceStore } from '../src/storage/mongo/mongo-resource-store';
 import { createSearchIndexer } from '../src/app';
 import { SearchParameterCatalog } from '../src/search/search-parameter-catalog';
@@ -96,9 +97,12 @@ function generated(i: number, practitioners: number, organizations: number): (Re
   return [patient, ...observations, encounter];
 }
 
+/** The server runs with the demo seed; the bench reads as its backend client (system/*.cruds). */
+let bearer = '';
+
 function request(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent }, (res) => {
+    const req = http.request(url, { agent, headers: { authorization: `Bearer ${bearer}` } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -155,8 +159,9 @@ function report(rows: { metric: string; value: string }[], metric: string, value
   process.stderr.write(`  ${metric}: ${value}\n`);
 }
 
-async function measureQueries(base: string, patients: number, rows: { metric: string; value: string }[]): Promise<void> {
+async function measureQueries(base: string, patients: number, rows: { metric: string; value: string }[], accessToken: () => Promise<string>): Promise<void> {
   for (const query of QUERIES) {
+    bearer = await accessToken();
     // warm up the code paths and the engine's caches
     for (let i = 0; i < 20; i++) await request(`${base}/${query.path(i, patients)}`);
     let matches = 0;
@@ -176,15 +181,17 @@ export async function benchSearch(): Promise<{ metric: string; value: string }[]
   const store = openResourceStore({ client, db: client.db(DB), indexer: createSearchIndexer(new SearchParameterCatalog()) }, TENANT);
   const port = await freePort();
   const server = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../src/main.ts')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MONGODB_URI: engine.uri, DB_NAME: DB, LOG_LEVEL: 'warn', DEFAULT_TENANT: TENANT },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, MONGODB_URI: engine.uri, DB_NAME: DB, LOG_LEVEL: 'warn', DEFAULT_TENANT: TENANT, SEED_DEMO: 'true' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => server.on('exit', resolve));
   const base = `http://127.0.0.1:${port}/fhir`;
   try {
     await waitForHealth(`http://127.0.0.1:${port}/healthz`);
+    const accessToken = backendTokenSource(base, 'demo-backend', JSON.parse(readFileSync(DEMO_BACKEND_KEY_FILE, 'utf8')) as Record<string, unknown>);
+    bearer = await accessToken();
     if (existsSync(SYNTHEA)) {
-      const summary = await importBundles(await listBundleFiles([SYNTHEA]), { baseUrl: base, concurrency: 4 });
+      const summary = await importBundles(await listBundleFiles([SYNTHEA]), { baseUrl: base, concurrency: 4, accessToken });
       report(rows, `Synthea import (${summary.resources} resources, ${summary.failures.length} failures)`, `${fmt(summary.seconds, 1)} s`);
     } else {
       rows.push({ metric: 'Synthea import', value: `skipped: ${SYNTHEA} not found` });
@@ -203,7 +210,7 @@ export async function benchSearch(): Promise<{ metric: string; value: string }[]
         await store.createMany(batch);
       }
       report(rows, `load generated patients to ${target / 1000}k (4 resources each)`, `${fmt((Date.now() - started) / 1000, 1)} s`);
-      await measureQueries(base, target, rows);
+      await measureQueries(base, target, rows, accessToken);
     }
   } finally {
     server.kill('SIGTERM');

@@ -16,6 +16,7 @@ import { authorizationRoutes } from './http/authorization-routes';
 import { adminApi } from './http/admin-api';
 import { smartConfiguration } from './http/smart-configuration';
 import { authenticate } from './http/authenticate';
+import { OPERATIONS } from './fhir/operations';
 import { buildRegistry } from './fhir/registry';
 import { handleFhirRequest } from './fhir/router';
 import type { FhirContext } from './fhir/fhir-context';
@@ -76,7 +77,7 @@ export interface App {
 
 export async function createApp({ config, database, logger, origin, catalog }: AppDependencies): Promise<App> {
   const app = new Koa({ proxy: false });
-  const registry = buildRegistry({ conditionalDeleteMultiple: config.conditionalDeleteMultiple });
+  const registry = buildRegistry({ conditionalDeleteMultiple: config.conditionalDeleteMultiple, operations: OPERATIONS });
   // Without PUBLIC_URL, links use the origin the client addressed (fine locally; set PUBLIC_URL behind proxies).
   const publicOrigin = config.publicUrl?.replace(/\/$/, '');
   const settings = { defaultCount: config.defaultCount, maxCount: config.maxCount };

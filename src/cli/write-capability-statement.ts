@@ -4,6 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { OPERATIONS } from '../fhir/operations';
 import { buildRegistry } from '../fhir/registry';
 import { buildCapabilityStatement } from '../fhir/interactions/capabilities';
 import { baseSearchParameters } from '../search/search-parameters';
@@ -15,7 +16,7 @@ export const PUBLISHED_BASE_URL = 'http://localhost:8080/fhir';
 /** The published statement: the registry's interactions and the SMART endpoints of the default local address. */
 export function buildPublishedStatement() {
   const security = buildCapabilitySecurity({ issuer: 'http://localhost:8080/auth', fhirBaseUrl: PUBLISHED_BASE_URL });
-  return buildCapabilityStatement(buildRegistry({ conditionalDeleteMultiple: false }), baseSearchParameters(), PUBLISHED_BASE_URL, security);
+  return buildCapabilityStatement(buildRegistry({ conditionalDeleteMultiple: false, operations: OPERATIONS }), baseSearchParameters(), PUBLISHED_BASE_URL, security);
 }
 
 async function main(): Promise<void> {

@@ -4,6 +4,7 @@
  * it, so the statement lists exactly what works. capabilitystatement.html, http.html
  */
 import { listResourceTypes } from '../definitions';
+import type { Operation } from './operations/operation';
 
 /** Type-level and instance-level interactions (CapabilityStatement.rest.resource.interaction.code). */
 export const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
@@ -23,10 +24,12 @@ export interface Registry {
   readonly systemInteractions: ReadonlySet<SystemInteraction>;
   /** Conditional delete may remove several matches (CapabilityStatement conditionalDelete = multiple). */
   readonly conditionalDeleteMultiple: boolean;
+  /** Extended operations (`$name`), by code. */
+  readonly operations: ReadonlyMap<string, Operation>;
 }
 
 /** Every R4 resource type with the full interaction set. */
-export function buildRegistry(options: { conditionalDeleteMultiple: boolean }): Registry {
+export function buildRegistry(options: { conditionalDeleteMultiple: boolean; operations: readonly Operation[] }): Registry {
   const interactions = new Set<TypeInteraction>(TYPE_INTERACTIONS);
   const types = new Map<string, TypeCapabilities>();
   for (const type of listResourceTypes()) types.set(type, { type, interactions });
@@ -34,5 +37,6 @@ export function buildRegistry(options: { conditionalDeleteMultiple: boolean }): 
     types,
     systemInteractions: new Set<SystemInteraction>(SYSTEM_INTERACTIONS),
     conditionalDeleteMultiple: options.conditionalDeleteMultiple,
+    operations: new Map(options.operations.map((operation) => [operation.name, operation])),
   };
 }

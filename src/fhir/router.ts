@@ -14,6 +14,7 @@ import { search } from './interactions/search';
 import { processBundle } from './bundles/process-bundle';
 import { FhirError } from '../errors';
 import type { AccessInteraction } from '../access/access-policy';
+import { definedFor, operationParameters, type OperationTarget } from './operations/operation';
 
 /** The URL shapes of the RESTful API, after the base. */
 type Shape =
@@ -77,8 +78,33 @@ function shapeOf(path: readonly string[]): Shape | undefined {
   }
 }
 
+/** `$name` as the last path segment: at system, type or instance level (operations.html#invoking). */
+function operationOf(path: readonly string[]): { name: string; target: OperationTarget } | undefined {
+  const last = path[path.length - 1];
+  if (!last?.startsWith('$') || path.length > 3) return undefined;
+  const [resourceType, id] = path;
+  return { name: last.slice(1), target: { ...(path.length > 1 ? { resourceType } : {}), ...(path.length > 2 ? { id } : {}) } };
+}
+
+async function invokeOperation(request: FhirRequest, context: FhirContext, name: string, target: OperationTarget): Promise<FhirResponse> {
+  if (target.resourceType !== undefined && !context.registry.types.has(target.resourceType)) {
+    throw new FhirError('not-found', `Unknown resource type '${target.resourceType.slice(0, 80)}'`);
+  }
+  const operation = context.registry.operations.get(name);
+  if (!operation || !definedFor(operation, target)) {
+    const where = target.resourceType === undefined ? 'on the base' : target.id === undefined ? `on ${target.resourceType}` : `on a ${target.resourceType}`;
+    throw new FhirError('not-found', `The operation $${name.slice(0, 80)} is not offered ${where}`);
+  }
+  if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'POST') {
+    throw new FhirError('method-not-allowed', `$${name} is invoked with GET or POST, not ${request.method}`);
+  }
+  return operation.run(request, context, target, operationParameters(request, operation));
+}
+
 /** Runs one request through the FHIR layer; errors surface as FhirError. */
 export async function handleFhirRequest(request: FhirRequest, context: FhirContext): Promise<FhirResponse> {
+  const invoked = operationOf(request.path);
+  if (invoked) return invokeOperation(request, context, invoked.name, invoked.target);
   const shape = shapeOf(request.path);
   if (!shape) throw new FhirError('not-found', `No FHIR endpoint at /${request.path.join('/')}`);
   const [type = '', id = '', third = '', fourth = ''] = request.path;

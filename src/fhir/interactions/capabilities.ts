@@ -30,6 +30,14 @@ function searchParams(parameters: SearchParameterRegistry, type: string): Capabi
   ];
 }
 
+/** The operations offered on a type (type or instance level), or on the base (system level). */
+function operationsOf(registry: Registry, type: string | undefined): { operation?: { name: string; definition: string }[] } {
+  const offered = [...registry.operations.values()].filter(({ definition }) =>
+    type === undefined ? definition.system === true : (definition.resource ?? []).includes(type as never) && (definition.type === true || definition.instance === true),
+  );
+  return offered.length > 0 ? { operation: offered.map((op) => ({ name: op.name, definition: op.definition.url as string })) } : {};
+}
+
 /** `Source:param` for every reference parameter of every type that may point at `type`. */
 function revIncludes(registry: Registry, parameters: SearchParameterRegistry, type: string): string[] {
   return [...registry.types.keys()].flatMap((source) =>
@@ -56,6 +64,7 @@ export function buildCapabilityStatement(registry: Registry, parameters: SearchP
     searchInclude: ['*', ...parameters.indexed(capabilities.type).filter((d) => d.type === 'reference').map((d) => `${capabilities.type}:${d.code}`)],
     searchRevInclude: revIncludes(registry, parameters, capabilities.type),
     searchParam: searchParams(parameters, capabilities.type),
+    ...operationsOf(registry, capabilities.type),
   }));
   return {
     resourceType: 'CapabilityStatement',
@@ -74,6 +83,7 @@ export function buildCapabilityStatement(registry: Registry, parameters: SearchP
         ...(security ? { security } : {}),
         resource,
         interaction: [...registry.systemInteractions].map((code) => ({ code })),
+        ...operationsOf(registry, undefined),
         // the parameters every type has (defined on Resource) are the ones a search across types can use
         searchParam: searchParams(parameters, 'Patient').filter((p) => p.definition?.startsWith('http://hl7.org/fhir/SearchParameter/Resource-')),
       },

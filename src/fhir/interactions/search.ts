@@ -72,8 +72,26 @@ async function total(context: FhirContext, search: SearchRequest, queries: reado
   return undefined;
 }
 
+/** What a search covers, and the path and fixed parameters its links repeat. */
+export interface SearchScope {
+  readonly types: readonly string[];
+  /** The path after the base, e.g. `Observation` or `Patient/1/Observation`. */
+  readonly path: string;
+  readonly compartment?: Compartment;
+  /** Parameters every link repeats before the applied ones (`_type` of a system search). */
+  readonly fixed: readonly (readonly [string, string])[];
+}
+
 export async function search(request: FhirRequest, context: FhirContext, type?: string, compartment?: Compartment): Promise<FhirResponse> {
   const types = type ? [type] : systemTypes(request, context);
+  const fixed: [string, string][] = type ? [] : request.query.filter(([name]) => name === '_type').map(([n, v]) => [n, v]);
+  const path = compartment ? `${compartment.type}/${compartment.id}/${type}` : (type ?? '');
+  return searchIn(request, context, { types, path, ...(compartment ? { compartment } : {}), fixed });
+}
+
+/** Runs a search over the scope's types: one searchset Bundle, paged across types. */
+export async function searchIn(request: FhirRequest, context: FhirContext, scope: SearchScope): Promise<FhirResponse> {
+  const { types, compartment, path, fixed } = scope;
   const parsed = parseSearchRequest(request.query, types, {
     parameters: context.searchParameters,
     strict: request.preferHandling === 'strict',
@@ -95,12 +113,10 @@ export async function search(request: FhirRequest, context: FhirContext, type?: 
         throw error;
       });
   const included = countOnly ? { versions: [], truncated: false } : await includeResources(context, page.versions, parsed.include, parsed.revinclude, context.settings.maxCount);
-  const path = compartment ? `${compartment.type}/${compartment.id}/${type}` : (type ?? '');
   const withoutPage = parsed.applied.filter(([name]) => name !== '_page');
-  const typeParam: [string, string][] = type ? [] : request.query.filter(([name]) => name === '_type').map(([n, v]) => [n, v]);
-  const links: BundleLink[] = [{ relation: 'self', url: link(context, path, [...typeParam, ...parsed.applied]) }];
-  if (page.next) links.push({ relation: 'next', url: link(context, path, [...typeParam, ...withoutPage, ['_page', page.next]]) });
-  if (page.previous) links.push({ relation: 'previous', url: link(context, path, [...typeParam, ...withoutPage, ['_page', page.previous]]) });
+  const links: BundleLink[] = [{ relation: 'self', url: link(context, path, [...fixed, ...parsed.applied]) }];
+  if (page.next) links.push({ relation: 'next', url: link(context, path, [...fixed, ...withoutPage, ['_page', page.next]]) });
+  if (page.previous) links.push({ relation: 'previous', url: link(context, path, [...fixed, ...withoutPage, ['_page', page.previous]]) });
   const issues: OperationOutcomeIssue[] = parsed.ignored.map((ignored) => ({
     severity: 'warning',
     code: 'not-supported',

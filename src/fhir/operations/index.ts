@@ -1,0 +1,5 @@
+/** The extended operations the server offers (operations.html), each with its OperationDefinition in profiles/. */
+import type { Operation } from './operation';
+import { patientEverything } from './patient-everything';
+
+export const OPERATIONS: readonly Operation[] = [patientEverything];
