@@ -176,7 +176,8 @@ async function measureQueries(base: string, patients: number, rows: { metric: st
 
 export async function benchSearch(): Promise<{ metric: string; value: string }[]> {
   const rows: { metric: string; value: string }[] = [];
-  const engine = await startEngineThread({ fsync: false }, { info: () => undefined, warn: () => undefined, error: (m) => console.error(m) });
+  // 100k patients with their observations and encounters are about 400k documents held in the engine's memory.
+  const engine = await startEngineThread({ fsync: false, maxHeapMb: 12_288 }, { info: () => undefined, warn: () => undefined, error: (m) => console.error(m) });
   const client = await new MongoClient(engine.uri).connect();
   const store = openResourceStore({ client, db: client.db(DB), indexer: createSearchIndexer(new SearchParameterCatalog()) }, TENANT);
   const port = await freePort();

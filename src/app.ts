@@ -33,7 +33,10 @@ import { createAccessControl } from './access/access-policy';
 import { smartScopesRule } from './access/rules/smart-scopes';
 import type { SearchParameterCatalog } from './search/search-parameter-catalog';
 import type { ResourceStore } from './storage/resource-store';
-import { observeWrites } from './storage/observe-writes';
+import { observeWrites, type WriteListener } from './storage/observe-writes';
+import { AccessFactsCache } from './access/access-facts';
+import { personaPermissionsRule } from './access/rules/persona-permissions';
+import { principalOfAccount } from './auth/principal';
 import { openJobRecords } from './jobs/job-records';
 import { startJobRunner } from './jobs/job-runner';
 import { loadSearchParameters, onSearchParameterWrites, REINDEX_JOB, reindexStep } from './jobs/reindex-search-parameters';
@@ -92,12 +95,14 @@ export async function createApp({ config, database, logger, origin, catalog }: A
     logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
   }
   const security = buildCapabilitySecurity(endpoints);
-  const accessRules = [smartScopesRule(baseSearchParameters())];
+  const accessRules = [smartScopesRule(baseSearchParameters()), personaPermissionsRule()];
   const storeFor = (tenant: string): ResourceStore => database.storeFor(tenant);
   const jobs = await openJobRecords(connection);
   await loadSearchParameters(await database.tenantsWith('SearchParameter'), storeFor, catalog, jobs);
   const runner = startJobRunner(jobs, { [REINDEX_JOB]: reindexStep(storeFor, catalog) }, logger);
-  const onWrites = onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed'));
+  const facts = new AccessFactsCache();
+  const writeListeners: WriteListener[] = [onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed')), facts.onWrites];
+  const onWrites: WriteListener = (tenant, versions) => writeListeners.forEach((listener) => listener(tenant, versions));
 
   app.use(requestContext(logger));
   app.use(renderErrors());
@@ -113,7 +118,17 @@ export async function createApp({ config, database, logger, origin, catalog }: A
       server,
       records,
       keys,
-      approval: { records, provider: server.provider, fhirBaseUrl: endpoints.fhirBaseUrl, storeFor: (tenant) => database.storeFor(tenant) },
+      approval: {
+        records,
+        provider: server.provider,
+        fhirBaseUrl: endpoints.fhirBaseUrl,
+        storeFor: (tenant) => database.storeFor(tenant),
+        // The patient picker offers the patients the account's persona may see, as the FHIR API would show them.
+        visiblePatients: async (account, store) => {
+          const principal = principalOfAccount(account);
+          return createAccessControl(principal, [personaPermissionsRule()], store, await facts.factsFor(principal, store)).readFilter('Patient');
+        },
+      },
       smartStyle: SMART_STYLE,
     }),
   );
@@ -124,7 +139,7 @@ export async function createApp({ config, database, logger, origin, catalog }: A
     fhirEndpoint({
       mountPath: FHIR_MOUNT,
       maxBodyBytes: config.maxBodyBytes,
-      handle: (request, ctx) => {
+      handle: async (request, ctx) => {
         const baseUrl = `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`;
         // authenticate leaves only GET /metadata without a principal; it reads no stored data.
         const principal = ctx.state.principal ?? { kind: 'system', tenant: config.defaultTenant, clientId: '', scopes: [], launch: {}, expiresAt: new Date(0) };
@@ -132,7 +147,7 @@ export async function createApp({ config, database, logger, origin, catalog }: A
         const context: FhirContext = {
           principal,
           store,
-          access: createAccessControl(principal, accessRules, store),
+          access: createAccessControl(principal, accessRules, store, await facts.factsFor(principal, store)),
           registry,
           baseUrl,
           settings,

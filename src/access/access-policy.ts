@@ -4,8 +4,9 @@
  * deny with a reason, or abstain; any denial decides, filters of all allowing rules combine (AND), and without an
  * allowing rule the answer is the default deny. A denial always names its rule.
  */
-import type { Resource } from '@medplum/fhirtypes';
-import type { Principal } from '../auth/principal';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { Principal, ScopeInteraction } from '../auth/principal';
+import type { AccessFacts } from './access-facts';
 import type { Criterion } from '../search/search-request';
 import type { ResourceStore, StoredVersion } from '../storage/resource-store';
 import { FhirError } from '../errors';
@@ -22,12 +23,27 @@ export interface AccessQuestion {
   readonly principal: Principal;
   readonly interaction: AccessInteraction;
   readonly resourceType: string;
+  /** What is known about the principal's relationships, loaded before the request (see access-facts.ts). */
+  readonly facts: AccessFacts;
 }
+
+/** The SMART v2 letter of each interaction (c, r, u, d, s), the unit of scopes and of the permission table. */
+export const INTERACTION_LETTER: Record<AccessInteraction, ScopeInteraction> = {
+  read: 'r',
+  vread: 'r',
+  'history-instance': 'r',
+  'history-type': 's',
+  'search-type': 's',
+  create: 'c',
+  update: 'u',
+  patch: 'u',
+  delete: 'd',
+};
 
 /** One rule's answer: allow (confined to what `filter` matches, when given), deny (saying why), or abstain. */
 export type RuleAnswer =
   | { readonly kind: 'allow'; readonly filter?: readonly Criterion[] }
-  | { readonly kind: 'deny'; readonly reason: string }
+  | { readonly kind: 'deny'; readonly reason: string; readonly escalation?: string }
   | { readonly kind: 'abstain' };
 
 export interface AccessRule {
@@ -43,7 +59,9 @@ export interface RuleFilter {
 }
 
 /** The decision of the whole policy for one interaction on one type. */
-export type Decision = { readonly kind: 'allow'; readonly filters: readonly RuleFilter[] } | { readonly kind: 'deny'; readonly rule: string; readonly reason: string };
+export type Decision =
+  | { readonly kind: 'allow'; readonly filters: readonly RuleFilter[] }
+  | { readonly kind: 'deny'; readonly rule: string; readonly reason: string; readonly escalation?: string };
 
 export const DEFAULT_DENY = 'default-deny';
 
@@ -53,7 +71,7 @@ export function decide(rules: readonly AccessRule[], question: AccessQuestion): 
   let allowed = false;
   for (const rule of rules) {
     const answer = rule.decide(question);
-    if (answer.kind === 'deny') return { kind: 'deny', rule: rule.name, reason: answer.reason };
+    if (answer.kind === 'deny') return { kind: 'deny', rule: rule.name, reason: answer.reason, ...(answer.escalation ? { escalation: answer.escalation } : {}) };
     if (answer.kind === 'allow') {
       allowed = true;
       if (answer.filter && answer.filter.length > 0) filters.push({ rule: rule.name, criteria: answer.filter });
@@ -63,9 +81,15 @@ export function decide(rules: readonly AccessRule[], question: AccessQuestion): 
   return { kind: 'allow', filters };
 }
 
-/** The 403 a client receives for a refusal: what was refused, by which rule, and why. */
-export function accessDenied(question: Pick<AccessQuestion, 'interaction' | 'resourceType'>, rule: string, reason: string): FhirError {
-  return new FhirError('forbidden', `Access denied by rule '${rule}': ${question.interaction} on ${question.resourceType} is not permitted (${reason})`, { rule });
+/**
+ * The 403 a client receives for a refusal (requirements seed 000 4.3): what was refused, by which rule, why, and
+ * the escalation path when there is one.
+ */
+export function accessDenied(question: Pick<AccessQuestion, 'interaction' | 'resourceType'>, rule: string, reason: string, escalation?: string): FhirError {
+  const diagnostics = `Access denied by rule '${rule}': ${question.interaction} on ${question.resourceType} is not permitted (${reason})`;
+  const issues: OperationOutcomeIssue[] = [{ severity: 'error', code: 'forbidden', diagnostics }];
+  if (escalation) issues.push({ severity: 'information', code: 'informational', diagnostics: escalation });
+  return new FhirError('forbidden', diagnostics, { rule, issues });
 }
 
 /** What the FHIR layer asks of the policy for one request (its principal fixed). */
@@ -89,20 +113,20 @@ export interface AccessControl {
  * The access control of one request: decisions are made once per (interaction, type) and kept for the request,
  * and stored or written resources are checked against the decision's filter with the store's own matcher.
  */
-export function createAccessControl(principal: Principal, rules: readonly AccessRule[], store: ResourceStore): AccessControl {
+export function createAccessControl(principal: Principal, rules: readonly AccessRule[], store: ResourceStore, facts: AccessFacts): AccessControl {
   const decisions = new Map<string, Decision>();
   const decision = (interaction: AccessInteraction, resourceType: string): Decision => {
     const key = `${interaction} ${resourceType}`;
     let made = decisions.get(key);
     if (!made) {
-      made = decide(rules, { principal, interaction, resourceType });
+      made = decide(rules, { principal, interaction, resourceType, facts });
       decisions.set(key, made);
     }
     return made;
   };
   const require = (interaction: AccessInteraction, resourceType: string): readonly RuleFilter[] => {
     const made = decision(interaction, resourceType);
-    if (made.kind === 'deny') throw accessDenied({ interaction, resourceType }, made.rule, made.reason);
+    if (made.kind === 'deny') throw accessDenied({ interaction, resourceType }, made.rule, made.reason, made.escalation);
     return made.filters;
   };
   const check = (interaction: AccessInteraction, resource: Resource): void => {

@@ -8,9 +8,11 @@
 import type { Patient } from '@medplum/fhirtypes';
 import type { default as ProviderType, Interaction } from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { ResourceStore } from '../storage/resource-store';
+import type { Criterion } from '../search/search-request';
 import type { AccountRecord, AuthRecords, LaunchRecord } from './auth-records';
 import { TOKEN_LIFETIMES } from './authorization-server';
-import type { Persona } from './principal';
+import type { Persona, SmartScope } from './principal';
+import { grantsFor } from '../access/permissions';
 import { CONTEXT_SCOPES, parseScope, parseScopes, scopeCovers, splitScopeParameter, type ManagementScope } from './smart-scopes';
 
 /** How many patients the picker lists (the search issue brings a filtered picker). */
@@ -27,6 +29,8 @@ export interface ApprovalDependencies {
   readonly provider: ProviderType;
   readonly fhirBaseUrl: string;
   storeFor(tenant: string): ResourceStore;
+  /** The criteria confining the Patients the account may see (the access policy's read filter), 'none' when none. */
+  visiblePatients(account: AccountRecord, store: ResourceStore): Promise<readonly Criterion[] | 'none'>;
 }
 
 export interface PatientOption {
@@ -52,6 +56,15 @@ export function patientLabel(patient: Patient): string {
   const name = patient.name?.[0];
   const text = name?.text ?? [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');
   return `${text || patient.id}${patient.birthDate ? ` (${patient.birthDate})` : ''}`;
+}
+
+/**
+ * A user scope naming a type is granted only when the persona's permission table allows every letter it asks for
+ * (a receptionist asking for user/Observation.rs gets a token without it); wildcard scopes are granted and
+ * confined by the table on every request.
+ */
+function withinPersona(role: Persona, scope: SmartScope): boolean {
+  return scope.resourceType === '*' || [...scope.interactions].every((letter) => grantsFor(role, scope.resourceType, letter).length > 0);
 }
 
 function mayHold(account: AccountRecord, scope: string): boolean {
@@ -94,7 +107,9 @@ export async function prepareApproval(deps: ApprovalDependencies, interaction: I
       fixedPatient = { id, label: patientLabel(patient), own: true };
     } else {
       const sort = [{ param: 'family', descending: false }, { param: 'given', descending: false }];
-      const found = await store.search({ queries: [{ resourceType: 'Patient', criteria: [] }], sort, count: PICKER_LIMIT });
+      const visible = await deps.visiblePatients(account, store);
+      const criteria = visible === 'none' ? [{ kind: 'ids' as const, ids: [] }] : visible;
+      const found = await store.search({ queries: [{ resourceType: 'Patient', criteria }], sort, count: PICKER_LIMIT });
       choices = found.versions.map((v) => ({ id: v.id, label: patientLabel(v.resource as Patient) }));
     }
   }
@@ -104,7 +119,7 @@ export async function prepareApproval(deps: ApprovalDependencies, interaction: I
     if (parsed.kind === 'context') return (registeredNames.includes(raw) || raw === 'launch') && (raw !== 'launch' || launch !== undefined);
     if (parsed.kind === 'management') return registeredNames.includes(raw) && mayHold(account, raw);
     if (parsed.scope.context === 'patient' && !hasPatient) return false;
-    return parsed.scope.context !== 'system' && registered.resource.some((allowed) => scopeCovers(allowed, parsed.scope));
+    return parsed.scope.context !== 'system' && registered.resource.some((allowed) => scopeCovers(allowed, parsed.scope)) && withinPersona(account.role, parsed.scope);
   });
   return { kind: 'ask', clientName: client.name, scopes, ...(launch ? { launch } : {}), ...(fixedPatient ? { fixedPatient } : {}), ...(choices ? { choices } : {}) };
 }

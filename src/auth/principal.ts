@@ -59,3 +59,19 @@ export interface BreakGlass {
   readonly patient: string;
   readonly expiresAt: Date;
 }
+
+/** The principal of a signed-in person before any token exists (what the persona table alone lets it see). */
+export function principalOfAccount(account: { _id: string; tenant: string; role: Persona; department?: string; fhirUser?: string }): Principal {
+  return {
+    kind: 'user',
+    tenant: account.tenant,
+    clientId: '',
+    accountId: account._id,
+    role: account.role,
+    ...(account.department ? { department: account.department } : {}),
+    ...(account.fhirUser ? { fhirUser: account.fhirUser } : {}),
+    scopes: [],
+    launch: {},
+    expiresAt: new Date(0),
+  };
+}

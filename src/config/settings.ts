@@ -23,6 +23,7 @@ export const SETTINGS = {
   dataDir: { env: 'DATA_DIR', kind: 'string', default: './data', doc: 'Directory of the embedded engine\'s journal and snapshots (used only without MONGODB_URI).' },
   dbName: { env: 'DB_NAME', kind: 'string', default: 'fhir', doc: 'Database name.' },
   embeddedFsync: { env: 'EMBEDDED_FSYNC', kind: 'boolean', default: 'true', doc: 'fdatasync the embedded journal before acknowledging writes (false still survives a killed process).' },
+  embeddedMaxHeapMb: { env: 'EMBEDDED_MAX_HEAP_MB', kind: 'integer', default: '4096', min: 256, doc: 'Heap limit of the embedded engine\'s thread in MiB; it keeps every document in memory.' },
   logLevel: { env: 'LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level of the JSON logs.' },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', kind: 'integer', default: '10000', min: 0, doc: 'How long in-flight requests may take to finish on SIGTERM/SIGINT.' },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', kind: 'integer', default: '16777216', min: 1024, doc: 'Largest accepted request body in bytes (413 beyond).' },

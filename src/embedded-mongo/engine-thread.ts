@@ -7,7 +7,10 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import path from 'node:path';
 import { startEmbeddedMongo, type EmbeddedMongo, type EmbeddedMongoOptions, type EngineLogger } from './index';
 
-type ThreadOptions = Omit<EmbeddedMongoOptions, 'logger'>;
+type ThreadOptions = Omit<EmbeddedMongoOptions, 'logger'> & {
+  /** The thread's JavaScript heap limit in MiB (the engine keeps every document in memory). */
+  readonly maxHeapMb?: number;
+};
 
 type FromThread =
   | { kind: 'ready'; uri: string; port: number }
@@ -19,9 +22,11 @@ type FromThread =
 export function startEngineThread(options: ThreadOptions, logger: EngineLogger): Promise<EmbeddedMongo> {
   // Under ts-node (tests, `npm run bench`) the thread must load TypeScript the same way.
   const typescript = __filename.endsWith('.ts');
+  const { maxHeapMb, ...engineOptions } = options;
   const worker = new Worker(path.join(__dirname, `engine-thread${typescript ? '.ts' : '.js'}`), {
-    workerData: options,
+    workerData: engineOptions,
     execArgv: typescript ? ['-r', 'ts-node/register/transpile-only'] : [],
+    ...(maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } } : {}),
   });
   return new Promise((resolve, reject) => {
     let closed: (() => void) | undefined;
@@ -41,7 +46,16 @@ export function startEngineThread(options: ThreadOptions, logger: EngineLogger):
         });
       }
     });
-    worker.once('error', reject);
+    worker.once('error', (error) => {
+      logger.error('embedded engine thread failed', { message: error.message });
+      reject(error);
+    });
+    // Without the engine the database is gone: say so, and make the process end with a failure, never silently.
+    worker.once('exit', (code) => {
+      if (closed) return;
+      logger.error('embedded engine thread stopped unexpectedly; the database is unavailable', { code });
+      process.exitCode = 1;
+    });
   });
 }
 

@@ -15,6 +15,7 @@ export interface DatabaseSettings {
   readonly dataDir: string;
   readonly dbName: string;
   readonly embeddedFsync: boolean;
+  readonly embeddedMaxHeapMb: number;
 }
 
 export interface Database {
@@ -43,7 +44,7 @@ export async function openDatabase(settings: DatabaseSettings, logger: Logger, i
   if (!uri) {
     const engineLog = logger.child({ component: 'embedded-mongo' });
     engine = await startEngineThread(
-      { dataDir: settings.dataDir, fsync: settings.embeddedFsync },
+      { dataDir: settings.dataDir, fsync: settings.embeddedFsync, maxHeapMb: settings.embeddedMaxHeapMb },
       {
         info: (message, data) => engineLog.info(data ?? {}, message),
         warn: (message, data) => engineLog.warn(data ?? {}, message),

@@ -42,6 +42,10 @@ beforeAll(async () => {
   await put(observation('alice-height', 'alice', vital, 'Practitioner/house'));
   await put(observation('alice-glucose', 'alice', lab));
   await put(observation('bob-height', 'bob', vital, 'Practitioner/house'));
+  // Dr. House cares for both patients, so only the scopes confine what his apps see (the persona table would allow both).
+  for (const patient of ['alice', 'bob']) {
+    await put({ resourceType: 'CareTeam', id: `team-${patient}`, subject: { reference: `Patient/${patient}` }, participant: [{ member: { reference: 'Practitioner/house' } }] });
+  }
   await put({ resourceType: 'Encounter', id: 'bob-visit', status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/bob' } });
 });
 
@@ -69,7 +73,7 @@ describe('patient/ scopes (launch patient Alice, patient/*.rs)', () => {
   const url = (path: string): string => `${server.baseUrl}/${path}`;
 
   beforeAll(async () => {
-    alice = await userClient(server, { role: 'doctor', scope: 'launch/patient patient/*.rs', patient: 'alice' });
+    alice = await userClient(server, { role: 'doctor', fhirUser: 'Practitioner/house', scope: 'launch/patient patient/*.rs', patient: 'alice' });
     expect(alice.tokenResponse.patient).toBe('alice');
   });
 
@@ -139,7 +143,7 @@ describe('patient/ write scopes', () => {
   const post = (body: unknown): Promise<Response> => writer.fetch(url('Observation'), { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
-    writer = await userClient(server, { role: 'nurse', scope: 'launch/patient patient/Observation.cruds patient/Patient.rs', patient: 'alice' });
+    writer = await userClient(server, { role: 'doctor', fhirUser: 'Practitioner/house', scope: 'launch/patient patient/Observation.cruds patient/Patient.rs', patient: 'alice' });
   });
 
   it('creates and updates resources in the compartment', async () => {
@@ -174,7 +178,7 @@ describe('patient/ write scopes', () => {
 
 describe('granular v2 scopes', () => {
   it('confine a type to the resources matching the scope query', async () => {
-    const labOnly = await userClient(server, { role: 'doctor', scope: 'launch/patient patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory', patient: 'alice' });
+    const labOnly = await userClient(server, { role: 'doctor', fhirUser: 'Practitioner/house', scope: 'launch/patient patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory', patient: 'alice' });
     expect(matchIds(await json(await labOnly.fetch(`${server.baseUrl}/Observation`)))).toEqual(['Observation/alice-glucose']);
     await expectForbidden(await labOnly.fetch(`${server.baseUrl}/Observation/alice-height`), 'lies outside');
   });
@@ -182,6 +186,7 @@ describe('granular v2 scopes', () => {
   it('add up when several scopes name the same type', async () => {
     const both = await userClient(server, {
       role: 'doctor',
+      fhirUser: 'Practitioner/house',
       scope: 'launch/patient patient/Observation.rs?category=laboratory patient/Observation.rs?category=vital-signs',
       patient: 'alice',
     });

@@ -25,7 +25,7 @@ beforeAll(async () => {
   await putResource(server, { resourceType: 'Practitioner', id: 'dr-who', name: [{ family: 'Who' }] });
   await putResource(server, { resourceType: 'Patient', id: 'pat-a', name: [{ family: 'Alpha', given: ['Ann'] }], birthDate: '1990-01-01' });
   await putResource(server, { resourceType: 'Patient', id: 'pat-b', name: [{ family: 'Beta', given: ['Bob'] }] });
-  await putResource(server, { resourceType: 'Encounter', id: 'enc-a', status: 'in-progress', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/pat-a' } });
+  await putResource(server, { resourceType: 'Encounter', id: 'enc-a', status: 'in-progress', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/pat-a' }, participant: [{ individual: { reference: 'Practitioner/dr-who' } }] });
   doctor = await createAccount(server, 'doctor', { fhirUser: 'Practitioner/dr-who' });
   patientAccount = await createAccount(server, 'patient', { fhirUser: 'Patient/pat-b', language: 'es' });
   publicApp = await registerApp(server, { client_name: 'Public test app', kind: 'public', redirect_uris: [app.redirectUri], launch_url: app.launchUrl, scope: 'openid fhirUser launch launch/patient offline_access online_access patient/*.rs user/*.rs' });
@@ -42,8 +42,9 @@ describe('standalone launch (app-launch.html#step-1-app-asks-for-authorization)'
     app.configure({ clientId: publicApp.client_id, scope: 'launch/patient openid fhirUser offline_access patient/Patient.rs patient/Observation.rs', iss: server.baseUrl });
     const browser = new Browser();
     const { redirect, approvalPage } = await signInAndApprove(browser, app.launchUrl, server.origin, doctor, { patient: 'pat-a' });
+    // The picker offers the patients the doctor may see: Ann Alpha, whose encounter he takes part in, not Bob Beta.
     expect(approvalPage).toContain('Alpha');
-    expect(approvalPage).toContain('Beta');
+    expect(approvalPage).not.toContain('Beta');
     expect(redirect.origin).toBe(app.origin);
     const callback = await browser.request(redirect.href);
     expect(callback.status).toBe(200);

@@ -15,7 +15,9 @@ let app: { client_id: string };
 beforeAll(async () => {
   server = await startFhirServer();
   await putResource(server, { resourceType: 'Patient', id: 'p1', name: [{ family: 'One' }] });
-  doctor = await createAccount(server, 'doctor');
+  await putResource(server, { resourceType: 'Practitioner', id: 'code-doc', name: [{ family: 'Doc' }] });
+  await putResource(server, { resourceType: 'CareTeam', id: 'code-team', subject: { reference: 'Patient/p1' }, participant: [{ member: { reference: 'Practitioner/code-doc' } }] });
+  doctor = await createAccount(server, 'doctor', { fhirUser: 'Practitioner/code-doc' });
   app = await registerApp(server, { client_name: 'Code flow app', kind: 'public', redirect_uris: [REDIRECT], scope: 'openid fhirUser launch/patient offline_access patient/*.rs' });
 });
 

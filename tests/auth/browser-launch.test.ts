@@ -31,7 +31,10 @@ beforeAll(async () => {
   await putResource(server, { resourceType: 'Patient', id: 'br-1', name: [{ family: 'Browser', given: ['Bea'] }] });
   await putResource(server, { resourceType: 'Patient', id: 'br-2', name: [{ family: 'Other', given: ['Otto'] }] });
   await putResource(server, { resourceType: 'Observation', id: 'br-1-hr', status: 'final', code: { text: 'Heart rate' }, subject: { reference: 'Patient/br-1' }, valueQuantity: { value: 64, unit: '/min' } });
-  nurse = await createAccount(server, 'nurse');
+  // The nurse cares for Bea (a care team), which is what lets her see Bea's record (issue 6 persona table).
+  await putResource(server, { resourceType: 'Practitioner', id: 'br-nurse', name: [{ family: 'Nightingale' }] });
+  await putResource(server, { resourceType: 'CareTeam', id: 'br-team', subject: { reference: 'Patient/br-1' }, participant: [{ member: { reference: 'Practitioner/br-nurse' } }] });
+  nurse = await createAccount(server, 'nurse', { fhirUser: 'Practitioner/br-nurse' });
   const registered = await registerApp(server, { client_name: 'Browser demo app', kind: 'public', redirect_uris: [app.redirectUri], scope: 'openid fhirUser launch/patient patient/*.rs' });
   app.configure({
     clientId: registered.client_id,

@@ -10,21 +10,9 @@ import { parseSearchRequest } from '../../search/parse-search-request';
 import { patientCompartmentCriterion } from '../../search/patient-compartment';
 import type { SearchParameterRegistry } from '../../search/search-parameters';
 import type { Criterion } from '../../search/search-request';
-import type { AccessInteraction, AccessRule, RuleAnswer } from '../access-policy';
+import { INTERACTION_LETTER, type AccessRule, type RuleAnswer } from '../access-policy';
 
 export const SMART_SCOPES_RULE = 'smart-scopes';
-
-const LETTER: Record<AccessInteraction, ScopeInteraction> = {
-  read: 'r',
-  vread: 'r',
-  'history-instance': 'r',
-  'history-type': 's',
-  'search-type': 's',
-  create: 'c',
-  update: 'u',
-  patch: 'u',
-  delete: 'd',
-};
 
 /** Matches no resource: a scope whose confinement cannot be established grants nothing. */
 const NOTHING: Criterion = { kind: 'ids', ids: [] };
@@ -61,7 +49,7 @@ export function smartScopesRule(parameters: SearchParameterRegistry): AccessRule
   return {
     name: SMART_SCOPES_RULE,
     decide: ({ principal, interaction, resourceType }): RuleAnswer => {
-      const letter = LETTER[interaction];
+      const letter = INTERACTION_LETTER[interaction];
       const granting = principal.scopes.filter((s) => (s.resourceType === '*' || s.resourceType === resourceType) && s.interactions.has(letter));
       if (granting.length === 0) {
         const granted = principal.scopes.map((s) => s.raw).join(' ') || 'none';
