@@ -124,3 +124,35 @@ export const PERMISSIONS: Readonly<Record<Persona, readonly Grant[]>> = {
 export function grantsFor(persona: Persona, resourceType: string, letter: ScopeInteraction): Grant[] {
   return PERMISSIONS[persona].filter((grant) => grant.types.includes(resourceType) && grant.allow.includes(letter));
 }
+
+const CONDITION_TEXT: Record<Condition, string> = {
+  'care-relationship': 'patients it cares for',
+  department: 'its department',
+  'own-record': 'its own record',
+};
+
+/** docs/permissions.md: the table above for people (kept equal to it by a test; `npm run docs:permissions` writes it). */
+export function renderPermissionsDoc(): string {
+  const lines = [
+    '# Permissions of the personas',
+    '',
+    'Generated from `src/access/permissions.ts` (`npm run docs:permissions`); a test fails when this file is stale.',
+    '',
+    'Each persona acts inside its own organization only. Letters are SMART v2 permissions: c create, r read,',
+    'u update or patch, d delete, s search. A refusal is a 403 OperationOutcome naming the rule',
+    '(`persona-permissions`) and the escalation path; user scopes asking for more are not granted by the',
+    'authorization server. Conditions: *patients it cares for* are those named with the user in a CareTeam,',
+    'Encounter, Appointment or EpisodeOfCare (for a technician: with orders for its department), plus the patient of',
+    'an active break-the-glass grant; *its department* is the HealthcareService whose id is the account\'s',
+    'department; *its own record* is the patient compartment of the account\'s Patient.',
+    '',
+  ];
+  for (const [persona, grants] of Object.entries(PERMISSIONS)) {
+    lines.push(`## ${persona}`, '', '| Resource types | Allowed | Only for | Why |', '| --- | --- | --- | --- |');
+    for (const grant of grants) {
+      lines.push(`| ${grant.types.join(', ')} | ${grant.allow.join('')} | ${grant.when ? CONDITION_TEXT[grant.when] : 'whole organization'} | ${grant.why} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -52,13 +52,18 @@ export interface UserTokenOptions {
   readonly scope: string;
   /** The account's FHIR resource, e.g. Practitioner/1 or Patient/2. */
   readonly fhirUser?: string;
+  /** The account's department code (a HealthcareService id). */
+  readonly department?: string;
   /** The patient to pick in the standalone launch picker. */
   readonly patient?: string;
 }
 
 /** A user token from a standalone launch of a new public app registered with `scope`. */
 export async function userClient(server: FhirTestServer, options: UserTokenOptions): Promise<TokenClient> {
-  const account = await createAccount(server, options.role, options.fhirUser ? { fhirUser: options.fhirUser } : {});
+  const account = await createAccount(server, options.role, {
+    ...(options.fhirUser ? { fhirUser: options.fhirUser } : {}),
+    ...(options.department ? { department: options.department } : {}),
+  });
   const app = await registerApp(server, { client_name: `App ${++registered}`, kind: 'public', redirect_uris: [REDIRECT], scope: options.scope });
   const pkce = pkcePair();
   const query = new URLSearchParams({

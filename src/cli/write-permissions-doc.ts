@@ -1,0 +1,15 @@
+/** `npm run docs:permissions`: writes docs/permissions.md from the persona permission table (src/access/permissions.ts). */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { renderPermissionsDoc } from '../access/permissions';
+
+export const PERMISSIONS_DOC = path.resolve(__dirname, '../../docs/permissions.md');
+
+if (require.main === module) {
+  writeFile(PERMISSIONS_DOC, renderPermissionsDoc())
+    .then(() => process.stdout.write(`wrote ${PERMISSIONS_DOC}\n`))
+    .catch((error: Error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    });
+}
