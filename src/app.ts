@@ -36,6 +36,8 @@ import type { ResourceStore } from './storage/resource-store';
 import { observeWrites, type WriteListener } from './storage/observe-writes';
 import { AccessFactsCache } from './access/access-facts';
 import { personaPermissionsRule } from './access/rules/persona-permissions';
+import { consentRule } from './access/rules/consent';
+import { ConsentDirectives } from './access/consent-directives';
 import { principalOfAccount } from './auth/principal';
 import { openJobRecords } from './jobs/job-records';
 import { startJobRunner } from './jobs/job-runner';
@@ -95,13 +97,14 @@ export async function createApp({ config, database, logger, origin, catalog }: A
     logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
   }
   const security = buildCapabilitySecurity(endpoints);
-  const accessRules = [smartScopesRule(baseSearchParameters()), personaPermissionsRule()];
+  const accessRules = [smartScopesRule(baseSearchParameters()), personaPermissionsRule(), consentRule()];
   const storeFor = (tenant: string): ResourceStore => database.storeFor(tenant);
   const jobs = await openJobRecords(connection);
   await loadSearchParameters(await database.tenantsWith('SearchParameter'), storeFor, catalog, jobs);
   const runner = startJobRunner(jobs, { [REINDEX_JOB]: reindexStep(storeFor, catalog) }, logger);
-  const facts = new AccessFactsCache();
-  const writeListeners: WriteListener[] = [onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed')), facts.onWrites];
+  const consents = new ConsentDirectives();
+  const facts = new AccessFactsCache(consents);
+  const writeListeners: WriteListener[] = [onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed')), facts.onWrites, consents.onWrites];
   const onWrites: WriteListener = (tenant, versions) => writeListeners.forEach((listener) => listener(tenant, versions));
 
   app.use(requestContext(logger));
@@ -126,7 +129,7 @@ export async function createApp({ config, database, logger, origin, catalog }: A
         // The patient picker offers the patients the account's persona may see, as the FHIR API would show them.
         visiblePatients: async (account, store) => {
           const principal = principalOfAccount(account);
-          return createAccessControl(principal, [personaPermissionsRule()], store, await facts.factsFor(principal, store)).readFilter('Patient');
+          return createAccessControl(principal, [personaPermissionsRule(), consentRule()], store, await facts.factsFor(principal, store)).readFilter('Patient');
         },
       },
       smartStyle: SMART_STYLE,

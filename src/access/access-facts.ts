@@ -8,15 +8,21 @@
 import type { Principal } from '../auth/principal';
 import type { ResourceQuery, ResourceStore, StoredVersion } from '../storage/resource-store';
 import { referenceKey } from '../search/index-keys';
+import { binds, type ConsentDirectives, type Restriction } from './consent-directives';
+import { purposeOfUse } from './purpose-of-use';
 
 export interface AccessFacts {
   /** Ids of the patients the user is in a care relationship with. */
   readonly patients: readonly string[];
   /** Ids of the Schedules of the user's department. */
   readonly departmentSchedules: readonly string[];
+  /** Patients' consent restrictions that bind the caller, for the purpose of its request, now. */
+  readonly restrictions: readonly Restriction[];
 }
 
-export const NO_FACTS: AccessFacts = { patients: [], departmentSchedules: [] };
+type Relationships = Omit<AccessFacts, 'restrictions'>;
+
+const NO_RELATIONSHIPS: Relationships = { patients: [], departmentSchedules: [] };
 
 /** The most patients one relationship source contributes (a bound on the size of the filters built from them). */
 const LIMIT = 5000;
@@ -39,7 +45,7 @@ async function patientsOf(store: ResourceStore, queries: readonly ResourceQuery[
   return [...new Set(references.flat().filter((r) => r.startsWith('Patient/')).map((r) => r.slice('Patient/'.length)))];
 }
 
-async function load(principal: Principal, store: ResourceStore): Promise<AccessFacts> {
+async function load(principal: Principal, store: ResourceStore): Promise<Relationships> {
   const department = departmentService(principal);
   const practitioner = principal.fhirUser?.startsWith('Practitioner/') ? principal.fhirUser : undefined;
   const sources: ResourceQuery[] = [];
@@ -53,11 +59,19 @@ async function load(principal: Principal, store: ResourceStore): Promise<AccessF
 }
 
 export class AccessFactsCache {
-  private readonly entries = new Map<string, { facts: AccessFacts; until: number }>();
+  private readonly entries = new Map<string, { facts: Relationships; until: number }>();
 
-  /** The facts of a user principal (none for system clients). */
+  constructor(private readonly consents: ConsentDirectives) {}
+
+  /** The facts for a request of `principal`. */
   async factsFor(principal: Principal, store: ResourceStore): Promise<AccessFacts> {
-    if (principal.kind !== 'user' || !principal.accountId) return NO_FACTS;
+    const purpose = purposeOfUse(principal);
+    const restrictions = (await this.consents.restrictions(store)).filter((r) => binds(r, principal, purpose));
+    return { ...(await this.relationships(principal, store)), restrictions };
+  }
+
+  private async relationships(principal: Principal, store: ResourceStore): Promise<Relationships> {
+    if (principal.kind !== 'user' || !principal.accountId) return NO_RELATIONSHIPS;
     const key = `${principal.tenant}\u0000${principal.accountId}`;
     const cached = this.entries.get(key);
     if (cached && cached.until > Date.now()) return cached.facts;

@@ -40,9 +40,13 @@ export const INTERACTION_LETTER: Record<AccessInteraction, ScopeInteraction> = {
   delete: 'd',
 };
 
-/** One rule's answer: allow (confined to what `filter` matches, when given), deny (saying why), or abstain. */
+/**
+ * One rule's answer: allow (confined to what `filter` matches, when given), restrict (confine without granting
+ * anything: what another rule allows is narrowed to `filter`), deny (saying why), or abstain.
+ */
 export type RuleAnswer =
   | { readonly kind: 'allow'; readonly filter?: readonly Criterion[] }
+  | { readonly kind: 'restrict'; readonly filter: readonly Criterion[] }
   | { readonly kind: 'deny'; readonly reason: string; readonly escalation?: string }
   | { readonly kind: 'abstain' };
 
@@ -72,8 +76,8 @@ export function decide(rules: readonly AccessRule[], question: AccessQuestion): 
   for (const rule of rules) {
     const answer = rule.decide(question);
     if (answer.kind === 'deny') return { kind: 'deny', rule: rule.name, reason: answer.reason, ...(answer.escalation ? { escalation: answer.escalation } : {}) };
-    if (answer.kind === 'allow') {
-      allowed = true;
+    if (answer.kind === 'allow' || answer.kind === 'restrict') {
+      if (answer.kind === 'allow') allowed = true;
       if (answer.filter && answer.filter.length > 0) filters.push({ rule: rule.name, criteria: answer.filter });
     }
   }

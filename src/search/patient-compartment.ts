@@ -22,3 +22,11 @@ export function patientsCompartmentCriterion(patientIds: readonly string[], reso
 export function patientCompartmentCriterion(patientId: string, resourceType: string): Criterion | undefined {
   return patientsCompartmentCriterion([patientId], resourceType);
 }
+
+/** The criteria (AND) for `resourceType` resources outside Patient/`patientId`'s compartment; undefined for types outside it. */
+export function outsidePatientCompartment(patientId: string, resourceType: string): Criterion[] | undefined {
+  const params = patientCompartmentParameters(resourceType);
+  const linked: Criterion = { kind: 'no-keys', keys: params.map((param) => referenceKey(param, `Patient/${patientId}`)) };
+  if (resourceType === 'Patient') return [{ kind: 'no-ids', ids: [patientId] }, linked];
+  return params.length > 0 ? [linked] : undefined;
+}

@@ -39,6 +39,8 @@ export type ComponentCondition =
 export type Criterion =
   /** The resource's id is one of these. */
   | { readonly kind: 'ids'; readonly ids: readonly string[] }
+  /** The resource's id is none of these. */
+  | { readonly kind: 'no-ids'; readonly ids: readonly string[] }
   /** `_lastUpdated`: any of the conditions. */
   | { readonly kind: 'last-updated'; readonly conditions: readonly DateCondition[] }
   /** The resource has at least one of these keys. */

@@ -128,6 +128,8 @@ export function criterionFilter(criterion: Criterion, key: (id: string) => strin
   switch (criterion.kind) {
     case 'ids':
       return { _id: { $in: criterion.ids.map(key) } };
+    case 'no-ids':
+      return { _id: { $nin: criterion.ids.map(key) } };
     case 'last-updated':
       return anyOf(criterion.conditions.map((c) => dateIntervalCondition(c, 'lastUpdated', 'lastUpdated', now)));
     case 'keys':

@@ -1,0 +1,150 @@
+/**
+ * Patients' consents on every read path (consent.html privacy directives; issue 6 "Consent resources drive
+ * access"): a deny provision naming an actor, a data class, a security label, a purpose or a period hides the
+ * patient's matching data from the bound callers on read, vread, history, search (totals included), _include,
+ * _revinclude, chains, _has, $everything and inside Bundles; revocation takes effect on the next request.
+ */
+import type { Bundle, Consent, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { startFhirServer, type FhirTestServer } from '../support/fhir-server';
+import { userClient, type TokenClient } from '../support/smart-tokens';
+
+let server: FhirTestServer;
+let doctor: TokenClient;
+let nurse: TokenClient;
+let patient: TokenClient;
+
+async function put(resource: Resource & { id: string }): Promise<void> {
+  const response = await server.fetch(`${server.baseUrl}/${resource.resourceType}/${resource.id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
+  expect(response.status).toBeLessThan(300);
+}
+
+const RESTRICTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+
+function consent(id: string, provision: Consent['provision'], status: Consent['status'] = 'active'): Consent & { id: string } {
+  return {
+    resourceType: 'Consent',
+    id,
+    status,
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: 'Patient/pat' },
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    provision,
+  };
+}
+
+const denyDoctorObservations = consent('no-doc-obs', { type: 'deny', actor: [{ role: { text: 'provider' }, reference: { reference: 'Practitioner/doc' } }], class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Observation' }] });
+
+beforeAll(async () => {
+  server = await startFhirServer();
+  await put({ resourceType: 'Practitioner', id: 'doc' });
+  await put({ resourceType: 'Practitioner', id: 'nurse' });
+  await put({ resourceType: 'Patient', id: 'pat', name: [{ family: 'Private' }] });
+  await put({ resourceType: 'Patient', id: 'open', name: [{ family: 'Open' }] });
+  for (const p of ['pat', 'open']) {
+    await put({ resourceType: 'CareTeam', id: `team-${p}`, subject: { reference: `Patient/${p}` }, participant: [{ member: { reference: 'Practitioner/doc' } }, { member: { reference: 'Practitioner/nurse' } }] });
+  }
+  await put({ resourceType: 'Observation', id: 'pat-hr', status: 'final', code: { coding: [{ code: 'hr' }] }, subject: { reference: 'Patient/pat' }, performer: [{ reference: 'Practitioner/doc' }] });
+  await put({ resourceType: 'Observation', id: 'pat-hiv', meta: { security: [RESTRICTED] }, status: 'final', code: { coding: [{ code: 'hiv' }] }, subject: { reference: 'Patient/pat' } });
+  await put({ resourceType: 'Observation', id: 'open-hr', status: 'final', code: { coding: [{ code: 'hr' }] }, subject: { reference: 'Patient/open' }, performer: [{ reference: 'Practitioner/doc' }] });
+  await put({ resourceType: 'Condition', id: 'pat-cond', subject: { reference: 'Patient/pat' } });
+  await put(denyDoctorObservations);
+  doctor = await userClient(server, { role: 'doctor', fhirUser: 'Practitioner/doc', scope: 'user/*.cruds' });
+  nurse = await userClient(server, { role: 'nurse', fhirUser: 'Practitioner/nurse', scope: 'user/*.rs' });
+  patient = await userClient(server, { role: 'patient', fhirUser: 'Patient/pat', scope: 'user/*.rs' });
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+/** A Bundle, or the OperationOutcome of a refusal. */
+type Answer = Pick<Bundle, 'entry' | 'total'> & Pick<OperationOutcome, 'issue'>;
+
+async function get(client: TokenClient, path: string): Promise<{ status: number; body: Answer }> {
+  const response = await client.fetch(`${server.baseUrl}/${path}`);
+  return { status: response.status, body: (await response.json()) as Answer };
+}
+
+async function ids(client: TokenClient, path: string): Promise<string[]> {
+  const { status, body } = await get(client, path);
+  expect(status).toBe(200);
+  return (body.entry ?? []).filter((e) => e.resource?.resourceType !== 'OperationOutcome').map((e) => `${e.resource?.resourceType}/${e.resource?.id}`).sort();
+}
+
+describe('a deny provision for one actor and one data class', () => {
+  it('refuses the restricted record by id, version and history, naming the consent rule', async () => {
+    for (const path of ['Observation/pat-hr', 'Observation/pat-hr/_history/1', 'Observation/pat-hr/_history']) {
+      const { status, body } = await get(doctor, path);
+      expect(status).toBe(403);
+      expect(body.issue[0]?.diagnostics).toContain("rule 'consent'");
+    }
+  });
+
+  it('hides it from searches before paging and totals, and from includes, chains, _has and $everything', async () => {
+    expect(await ids(doctor, 'Observation?_total=accurate')).toEqual(['Observation/open-hr']);
+    expect((await get(doctor, 'Observation?_total=accurate')).body.total).toBe(1);
+    expect(await ids(doctor, 'Patient?_id=pat&_revinclude=Observation:subject')).toEqual(['Patient/pat']);
+    expect(await ids(doctor, 'Practitioner?_id=doc&_revinclude=Observation:performer')).toEqual(['Observation/open-hr', 'Practitioner/doc']);
+    expect(await ids(doctor, 'Observation?subject.name=private')).toEqual([]);
+    expect(await ids(doctor, 'Patient?_has:Observation:subject:code=hr')).toEqual(['Patient/open']);
+    expect(await ids(doctor, 'Patient/pat/$everything')).toEqual(['CareTeam/team-pat', 'Condition/pat-cond', 'Consent/no-doc-obs', 'Patient/pat']);
+  });
+
+  it('hides it inside batch entries', async () => {
+    const response = await doctor.fetch(server.baseUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Observation/pat-hr' } }, { request: { method: 'GET', url: 'Observation?subject=Patient/pat' } }] }),
+    });
+    const bundle = (await response.json()) as Bundle;
+    expect(bundle.entry?.[0]?.response?.status).toBe('403');
+    expect((bundle.entry?.[1]?.resource as Bundle).entry ?? []).toEqual([]);
+  });
+
+  it('leaves the other data classes and the other actors alone', async () => {
+    expect((await get(doctor, 'Condition/pat-cond')).status).toBe(200);
+    expect((await get(nurse, 'Observation/pat-hr')).status).toBe(200);
+  });
+
+  it('never restricts the patient itself', async () => {
+    expect(await ids(patient, 'Observation')).toEqual(['Observation/pat-hiv', 'Observation/pat-hr']);
+  });
+});
+
+describe('other kinds of provisions', () => {
+  it('a security label restricts the labelled data for everyone', async () => {
+    await put(consent('no-restricted', { type: 'deny', securityLabel: [RESTRICTED] }));
+    expect(await ids(nurse, 'Observation?subject=Patient/pat')).toEqual(['Observation/pat-hr']);
+    await put(consent('no-restricted', { type: 'deny', securityLabel: [RESTRICTED] }, 'inactive'));
+  });
+
+  it('a purpose restricts only requests made for it (research, not treatment)', async () => {
+    await put(consent('no-research', { type: 'deny', purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HRESCH' }] }));
+    expect(await ids(nurse, 'Observation?subject=Patient/pat')).toEqual(['Observation/pat-hiv', 'Observation/pat-hr']);
+  });
+
+  it('a period restricts only while it lasts', async () => {
+    await put(consent('past', { type: 'deny', period: { start: '2001-01-01', end: '2002-01-01' } }));
+    expect(await ids(nurse, 'Observation?subject=Patient/pat')).toEqual(['Observation/pat-hiv', 'Observation/pat-hr']);
+    await put(consent('current', { type: 'deny', period: { start: '2001-01-01' }, actor: [{ role: { text: 'nurse' }, reference: { reference: 'Practitioner/nurse' } }] }));
+    expect(await ids(nurse, 'Observation?subject=Patient/pat')).toEqual([]);
+    await put(consent('current', { type: 'deny', period: { start: '2001-01-01' } }, 'inactive'));
+  });
+
+  it('a permit consent with a nested deny restricts what the deny names', async () => {
+    await put(consent('nested', { type: 'permit', provision: [{ type: 'deny', actor: [{ role: { text: 'nurse' }, reference: { reference: 'Practitioner/nurse' } }], class: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Condition' }] }] }));
+    expect((await get(nurse, 'Condition/pat-cond')).status).toBe(403);
+    await put(consent('nested', { type: 'permit' }, 'inactive'));
+  });
+});
+
+describe('revocation (seed 001 scenario 5)', () => {
+  it('takes effect on the very next request', async () => {
+    expect((await get(doctor, 'Observation/pat-hr')).status).toBe(403);
+    await put({ ...denyDoctorObservations, status: 'inactive' });
+    expect((await get(doctor, 'Observation/pat-hr')).status).toBe(200);
+    await put(denyDoctorObservations);
+    expect((await get(doctor, 'Observation/pat-hr')).status).toBe(403);
+  });
+});
