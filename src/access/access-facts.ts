@@ -10,6 +10,7 @@ import type { ResourceQuery, ResourceStore, StoredVersion } from '../storage/res
 import { referenceKey } from '../search/index-keys';
 import { binds, type ConsentDirectives, type Restriction } from './consent-directives';
 import { purposeOfUse } from './purpose-of-use';
+import type { RecordLock, RecordLocks } from './record-locks';
 
 export interface AccessFacts {
   /** Ids of the patients the user is in a care relationship with. */
@@ -18,9 +19,11 @@ export interface AccessFacts {
   readonly departmentSchedules: readonly string[];
   /** Patients' consent restrictions that bind the caller, for the purpose of its request, now. */
   readonly restrictions: readonly Restriction[];
+  /** The organization's active record locks. */
+  readonly locks: readonly RecordLock[];
 }
 
-type Relationships = Omit<AccessFacts, 'restrictions'>;
+type Relationships = Omit<AccessFacts, 'restrictions' | 'locks'>;
 
 const NO_RELATIONSHIPS: Relationships = { patients: [], departmentSchedules: [] };
 
@@ -61,13 +64,16 @@ async function load(principal: Principal, store: ResourceStore): Promise<Relatio
 export class AccessFactsCache {
   private readonly entries = new Map<string, { facts: Relationships; until: number }>();
 
-  constructor(private readonly consents: ConsentDirectives) {}
+  constructor(
+    private readonly consents: ConsentDirectives,
+    private readonly recordLocks: RecordLocks,
+  ) {}
 
   /** The facts for a request of `principal`. */
   async factsFor(principal: Principal, store: ResourceStore): Promise<AccessFacts> {
     const purpose = purposeOfUse(principal);
     const restrictions = (await this.consents.restrictions(store)).filter((r) => binds(r, principal, purpose));
-    return { ...(await this.relationships(principal, store)), restrictions };
+    return { ...(await this.relationships(principal, store)), restrictions, locks: await this.recordLocks.locks(store) };
   }
 
   private async relationships(principal: Principal, store: ResourceStore): Promise<Relationships> {

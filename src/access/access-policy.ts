@@ -46,7 +46,7 @@ export const INTERACTION_LETTER: Record<AccessInteraction, ScopeInteraction> = {
  */
 export type RuleAnswer =
   | { readonly kind: 'allow'; readonly filter?: readonly Criterion[] }
-  | { readonly kind: 'restrict'; readonly filter: readonly Criterion[] }
+  | { readonly kind: 'restrict'; readonly filter: readonly Criterion[]; readonly reasons?: readonly string[] }
   | { readonly kind: 'deny'; readonly reason: string; readonly escalation?: string }
   | { readonly kind: 'abstain' };
 
@@ -60,6 +60,8 @@ export interface AccessRule {
 export interface RuleFilter {
   readonly rule: string;
   readonly criteria: readonly Criterion[];
+  /** Why each criterion exists, said when a resource fails it (aligned with `criteria`; default: a generic text). */
+  readonly reasons?: readonly string[];
 }
 
 /** The decision of the whole policy for one interaction on one type. */
@@ -78,7 +80,9 @@ export function decide(rules: readonly AccessRule[], question: AccessQuestion): 
     if (answer.kind === 'deny') return { kind: 'deny', rule: rule.name, reason: answer.reason, ...(answer.escalation ? { escalation: answer.escalation } : {}) };
     if (answer.kind === 'allow' || answer.kind === 'restrict') {
       if (answer.kind === 'allow') allowed = true;
-      if (answer.filter && answer.filter.length > 0) filters.push({ rule: rule.name, criteria: answer.filter });
+      if (answer.filter && answer.filter.length > 0) {
+        filters.push({ rule: rule.name, criteria: answer.filter, ...(answer.kind === 'restrict' && answer.reasons ? { reasons: answer.reasons } : {}) });
+      }
     }
   }
   if (!allowed) return { kind: 'deny', rule: DEFAULT_DENY, reason: `nothing grants ${question.interaction} on ${question.resourceType}` };
@@ -134,9 +138,11 @@ export function createAccessControl(principal: Principal, rules: readonly Access
     return made.filters;
   };
   const check = (interaction: AccessInteraction, resource: Resource): void => {
-    for (const { rule, criteria } of require(interaction, resource.resourceType)) {
-      if (!store.matches(resource, criteria)) {
-        throw accessDenied({ interaction, resourceType: resource.resourceType }, rule, `${resource.resourceType}/${resource.id ?? '(new)'} lies outside what this access is confined to`);
+    for (const { rule, criteria, reasons } of require(interaction, resource.resourceType)) {
+      const failed = reasons ? criteria.findIndex((criterion) => !store.matches(resource, [criterion])) : store.matches(resource, criteria) ? -1 : 0;
+      if (failed >= 0) {
+        const what = `${resource.resourceType}/${resource.id ?? '(new)'}`;
+        throw accessDenied({ interaction, resourceType: resource.resourceType }, rule, reasons?.[failed] ? `${what}: ${reasons[failed]}` : `${what} lies outside what this access is confined to`);
       }
     }
   };

@@ -51,6 +51,11 @@ function preference(ctx: Context, name: 'return' | 'handling'): string | undefin
   return undefined;
 }
 
+/** Whether the request carries a body (RFC 9110 section 6.4.1: a Content-Length above 0, or a Transfer-Encoding). */
+function hasBody(ctx: Context): boolean {
+  return Number(ctx.get('content-length') || '0') > 0 || ctx.get('transfer-encoding') !== '';
+}
+
 async function toFhirRequest(ctx: Context, mountPath: string, maxBodyBytes: number): Promise<FhirRequest> {
   const method = ctx.method.toUpperCase() as FhirMethod;
   if (!METHODS.has(method)) throw new FhirError('method-not-allowed', `HTTP method ${ctx.method} is not part of the FHIR RESTful API`);
@@ -67,6 +72,9 @@ async function toFhirRequest(ctx: Context, mountPath: string, maxBodyBytes: numb
       }
       const form = await readJsonBody(ctx.req, maxBodyBytes, { raw: true });
       query = [...query, ...new URLSearchParams(String(form))];
+    } else if (contentType === undefined && !hasBody(ctx)) {
+      // A POST without a body (an operation without parameters) carries no content to type.
+      body = undefined;
     } else {
       const allowed = method === 'PATCH' ? contentType === 'application/json-patch+json' || JSON_TYPES.has(contentType ?? '') : JSON_TYPES.has(contentType ?? '');
       if (!allowed) {
