@@ -158,6 +158,7 @@ export async function createApp({ config, database, logger, origin, catalog }: A
           baseUrl,
           settings,
           searchParameters: catalog.registryFor(principal.tenant),
+          openOrganization: (tenant) => observeWrites(database.storeFor(tenant, { localBaseUrls: [endpoints.fhirBaseUrl] }), onWrites),
           security,
           validate: assertValid,
         };

@@ -31,6 +31,11 @@ export interface FhirContext {
    * hidden cannot be inferred (DESIGN.md example 7).
    */
   readonly access: AccessControl;
+  /**
+   * The store of another organization. Crossing organizations is explicit: only operations that authorize the
+   * crossing themselves (Patient/$share, with the patient's consent) call this.
+   */
+  openOrganization(tenant: string): ResourceStore;
   /** CapabilityStatement.rest.security: how clients obtain tokens (SMART on FHIR). */
   readonly security?: CapabilityStatementRestSecurity;
   /** Throws a FhirError listing every problem when `resource` is not a valid `expectedType`. */

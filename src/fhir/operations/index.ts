@@ -2,5 +2,6 @@
 import type { Operation } from './operation';
 import { patientEverything } from './patient-everything';
 import { patientLock, patientUnlock } from './patient-lock';
+import { patientShare } from './patient-share';
 
-export const OPERATIONS: readonly Operation[] = [patientEverything, patientLock, patientUnlock];
+export const OPERATIONS: readonly Operation[] = [patientEverything, patientLock, patientUnlock, patientShare];
