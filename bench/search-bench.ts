@@ -178,7 +178,8 @@ export async function benchSearch(): Promise<{ metric: string; value: string }[]
   const rows: { metric: string; value: string }[] = [];
   // 100k patients with their observations and encounters are about 400k documents held in the engine's memory.
   const engine = await startEngineThread({ fsync: false, maxHeapMb: 12_288 }, { info: () => undefined, warn: () => undefined, error: (m) => console.error(m) });
-  const client = await new MongoClient(engine.uri).connect();
+  // Loading keeps the engine thread busy in long stretches; the monitor must not give up on it meanwhile.
+  const client = await new MongoClient(engine.uri, { connectTimeoutMS: 300_000, socketTimeoutMS: 0 }).connect();
   const store = openResourceStore({ client, db: client.db(DB), indexer: createSearchIndexer(new SearchParameterCatalog()) }, TENANT);
   const port = await freePort();
   const server = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../src/main.ts')], {
