@@ -40,6 +40,8 @@ import { consentRule } from './access/rules/consent';
 import { ConsentDirectives } from './access/consent-directives';
 import { RecordLocks } from './access/record-locks';
 import { recordLockRule } from './access/rules/record-lock';
+import { serverManagedRule } from './access/rules/server-managed';
+import { Elevations } from './access/elevations';
 import { principalOfAccount } from './auth/principal';
 import { openJobRecords } from './jobs/job-records';
 import { startJobRunner } from './jobs/job-runner';
@@ -99,15 +101,16 @@ export async function createApp({ config, database, logger, origin, catalog }: A
     logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
   }
   const security = buildCapabilitySecurity(endpoints);
-  const accessRules = [smartScopesRule(baseSearchParameters()), personaPermissionsRule(), consentRule(), recordLockRule()];
+  const accessRules = [smartScopesRule(baseSearchParameters()), personaPermissionsRule(), consentRule(), recordLockRule(), serverManagedRule()];
   const storeFor = (tenant: string): ResourceStore => database.storeFor(tenant);
   const jobs = await openJobRecords(connection);
   await loadSearchParameters(await database.tenantsWith('SearchParameter'), storeFor, catalog, jobs);
   const runner = startJobRunner(jobs, { [REINDEX_JOB]: reindexStep(storeFor, catalog) }, logger);
   const consents = new ConsentDirectives();
   const locks = new RecordLocks();
-  const facts = new AccessFactsCache(consents, locks);
-  const writeListeners: WriteListener[] = [onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed')), facts.onWrites, consents.onWrites, locks.onWrites];
+  const elevations = new Elevations();
+  const facts = new AccessFactsCache(consents, locks, elevations);
+  const writeListeners: WriteListener[] = [onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed')), facts.onWrites, consents.onWrites, locks.onWrites, elevations.onWrites];
   const onWrites: WriteListener = (tenant, versions) => writeListeners.forEach((listener) => listener(tenant, versions));
 
   app.use(requestContext(logger));

@@ -11,6 +11,7 @@ import { referenceKey } from '../search/index-keys';
 import { binds, type ConsentDirectives, type Restriction } from './consent-directives';
 import { purposeOfUse } from './purpose-of-use';
 import type { RecordLock, RecordLocks } from './record-locks';
+import type { Elevation, Elevations } from './elevations';
 
 export interface AccessFacts {
   /** Ids of the patients the user is in a care relationship with. */
@@ -21,9 +22,11 @@ export interface AccessFacts {
   readonly restrictions: readonly Restriction[];
   /** The organization's active record locks. */
   readonly locks: readonly RecordLock[];
+  /** Elevated permissions in effect for the caller. */
+  readonly elevations: readonly Elevation[];
 }
 
-type Relationships = Omit<AccessFacts, 'restrictions' | 'locks'>;
+type Relationships = Omit<AccessFacts, 'restrictions' | 'locks' | 'elevations'>;
 
 const NO_RELATIONSHIPS: Relationships = { patients: [], departmentSchedules: [] };
 
@@ -67,13 +70,19 @@ export class AccessFactsCache {
   constructor(
     private readonly consents: ConsentDirectives,
     private readonly recordLocks: RecordLocks,
+    private readonly elevations: Elevations,
   ) {}
 
   /** The facts for a request of `principal`. */
   async factsFor(principal: Principal, store: ResourceStore): Promise<AccessFacts> {
     const purpose = purposeOfUse(principal);
     const restrictions = (await this.consents.restrictions(store)).filter((r) => binds(r, principal, purpose));
-    return { ...(await this.relationships(principal, store)), restrictions, locks: await this.recordLocks.locks(store) };
+    return {
+      ...(await this.relationships(principal, store)),
+      restrictions,
+      locks: await this.recordLocks.locks(store),
+      elevations: principal.kind === 'user' ? await this.elevations.inEffect(store, principal.fhirUser) : [],
+    };
   }
 
   private async relationships(principal: Principal, store: ResourceStore): Promise<Relationships> {

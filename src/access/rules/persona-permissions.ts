@@ -2,7 +2,8 @@
  * The persona permission table (permissions.ts) applied to every request of a person: an interaction on a type
  * needs a grant of the account's persona, and conditional grants confine it to the patients the user cares for,
  * its department's resources, or its own record. A break-the-glass grant adds its patient to those the user cares
- * for until it expires (requirements seed 000 2.1). System clients are left to their scopes.
+ * for until it expires (requirements seed 000 2.1); approved elevated permissions add grants while they last
+ * (seed 000 5.3). System clients are left to their scopes.
  */
 import type { Principal } from '../../auth/principal';
 import { patientCompartmentCriterion, patientsCompartmentCriterion } from '../../search/patient-compartment';
@@ -54,6 +55,8 @@ export function personaPermissionsRule(): AccessRule {
       if (principal.kind !== 'user' || !principal.role) return { kind: 'abstain' };
       const letter = INTERACTION_LETTER[interaction];
       const grants = grantsFor(principal.role, resourceType, letter);
+      // Time-boxed elevated permissions (seed 000 5.3) add to the table while they are in effect.
+      if (question.facts.elevations.some((e) => e.grants.some((g) => g.types.includes(resourceType) && g.allow.includes(letter)))) return { kind: 'allow' };
       if (grants.length === 0) {
         return {
           kind: 'deny',

@@ -1,13 +1,13 @@
 /**
  * Locked records are read-only (record-locks.ts; requirements seed 000 4.4): writes to a locked patient's
  * compartment, or to another locked record, are refused with the lock's reason, except for the reviewer who placed
- * the lock. Lock Flags themselves are placed and lifted only through Patient/$lock and $unlock. No other rule (not
- * even break-the-glass) lifts a lock.
+ * the lock (lock Flags themselves are server-managed, see server-managed.ts). No other rule (not even
+ * break-the-glass) lifts a lock.
  */
 import { outsidePatientCompartment } from '../../search/patient-compartment';
 import type { Criterion } from '../../search/search-request';
 import { readsData, type AccessRule, type RuleAnswer } from '../access-policy';
-import { lockCodeKeys, type RecordLock } from '../record-locks';
+import type { RecordLock } from '../record-locks';
 
 export const RECORD_LOCK_RULE = 'record-lock';
 
@@ -27,10 +27,6 @@ export function recordLockRule(): AccessRule {
       if (readsData(interaction)) return { kind: 'abstain' };
       const filter: Criterion[] = [];
       const reasons: string[] = [];
-      if (resourceType === 'Flag') {
-        filter.push({ kind: 'no-keys', keys: lockCodeKeys() });
-        reasons.push('record locks are placed and lifted only with the $lock and $unlock operations');
-      }
       for (const lock of facts.locks) {
         if (lock.author !== undefined && lock.author === principal.fhirUser) continue;
         const outside = outsideLock(lock, resourceType);

@@ -3,5 +3,6 @@ import type { Operation } from './operation';
 import { patientEverything } from './patient-everything';
 import { patientLock, patientUnlock } from './patient-lock';
 import { patientShare } from './patient-share';
+import { approveElevation, requestElevation, revokeElevation } from './elevation';
 
-export const OPERATIONS: readonly Operation[] = [patientEverything, patientLock, patientUnlock, patientShare];
+export const OPERATIONS: readonly Operation[] = [patientEverything, patientLock, patientUnlock, patientShare, requestElevation, approveElevation, revokeElevation];
