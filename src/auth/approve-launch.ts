@@ -11,7 +11,7 @@ import type { ResourceStore } from '../storage/resource-store';
 import type { AccountRecord, AuthRecords, LaunchRecord } from './auth-records';
 import { TOKEN_LIFETIMES } from './authorization-server';
 import type { Persona } from './principal';
-import { CONTEXT_SCOPES, parseScope, parseScopes, scopeCovers, splitScopeParameter, type ManagementScope } from './smart-scopes';
+import { CONTEXT_SCOPES, MANAGEMENT_SCOPES, parseScope, parseScopes, scopeCovers, splitScopeParameter, type ManagementScope } from './smart-scopes';
 
 /** How many patients the picker lists (the search issue brings a filtered picker). */
 export const PICKER_LIMIT = 100;
@@ -128,8 +128,9 @@ export async function approveLaunch(deps: ApprovalDependencies, interaction: Int
   }
   const chosen = new Set(decision.scopes);
   const granted = approval.scopes.filter((scope) => chosen.has(scope));
-  // Management scopes are granted for the FHIR server's audience like resource scopes (authorization-server.ts).
-  const staticOnly = granted.filter((scope) => parseScope(scope).kind === 'context');
+  // Management scopes are granted for the FHIR server's audience like resource scopes (authorization-server.ts), and,
+  // being among oidc-provider's configured scopes too, as OpenID scopes: otherwise it finds them missing and asks again.
+  const staticOnly = granted.filter((scope) => parseScope(scope).kind !== 'resource');
   const resources = granted.filter((scope) => parseScope(scope).kind !== 'context');
 
   const { Grant } = deps.provider;
@@ -141,7 +142,7 @@ export async function approveLaunch(deps: ApprovalDependencies, interaction: Int
   if (resources.length > 0) grant.addResourceScope(deps.fhirBaseUrl, resources.join(' '));
   // What was asked for but not granted is recorded as refused, so oidc-provider does not ask again.
   const refused = splitScopeParameter(interaction.params.scope as string | undefined).filter((scope) => !granted.includes(scope));
-  const refusedStatic = refused.filter((scope) => (CONTEXT_SCOPES as readonly string[]).includes(scope));
+  const refusedStatic = refused.filter((scope) => (CONTEXT_SCOPES as readonly string[]).includes(scope) || (MANAGEMENT_SCOPES as readonly string[]).includes(scope));
   const refusedResource = refused.filter((scope) => !(CONTEXT_SCOPES as readonly string[]).includes(scope));
   if (refusedStatic.length > 0) grant.rejectOIDCScope(refusedStatic.join(' '));
   if (refusedResource.length > 0) grant.rejectResourceScope(deps.fhirBaseUrl, refusedResource.join(' '));
