@@ -20,6 +20,8 @@ export const PICKER_LIMIT = 100;
 const MANAGEMENT_ROLES: Record<ManagementScope, readonly Persona[]> = {
   'admin:clients': ['system-admin', 'org-admin'],
   'ehr:launch': ['system-admin', 'org-admin', 'department-head', 'doctor', 'nurse', 'technician', 'receptionist'],
+  'notifications:inbox': ['system-admin', 'org-admin', 'department-head', 'doctor', 'nurse', 'technician', 'receptionist', 'patient'],
+  'notifications:admin': ['org-admin'],
 };
 
 export interface ApprovalDependencies {
