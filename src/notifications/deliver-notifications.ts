@@ -71,6 +71,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let running: Promise<void> | undefined;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
+  let swept = false;
 
   async function claim(): Promise<DeliveryRecord | undefined> {
     const at = now();
@@ -149,6 +150,12 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   }
 
   async function work(): Promise<void> {
+    if (!swept) {
+      // Notifications a stopped process left unsettled are checked once, by the first drain.
+      const open = await records.notifications.find({ status: 'sending' }).select({ _id: 1 }).lean<{ _id: string }[]>();
+      for (const { _id } of open) toSettle.add(_id);
+      swept = true;
+    }
     for (;;) {
       for (const id of [...toSettle]) {
         toSettle.delete(id);
@@ -206,14 +213,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     if (!stopped) void drain();
   }
 
-  if (background) {
-    // Notifications a stopped process left unsettled are checked once at start.
-    void (async () => {
-      const open = await records.notifications.find({ status: 'sending' }).select({ _id: 1 }).lean<{ _id: string }[]>();
-      for (const { _id } of open) toSettle.add(_id);
-      wake();
-    })().catch((error: unknown) => logger.error({ err: error }, 'notification delivery failed to start'));
-  }
+  if (background) wake();
 
   return {
     wake,
