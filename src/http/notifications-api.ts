@@ -222,7 +222,7 @@ export function notificationsApi(options: NotificationsApiOptions): Middleware {
   async function retry(ctx: Context, target: { notification: string } | { delivery: string }): Promise<void> {
     const principal = await authorize(ctx, ADMIN_SCOPE);
     queryOf(ctx, []);
-    const result = await retryDeliveries(records, principal.tenant, target, now());
+    const result = await retryDeliveries(records, principal.tenant, target, principal.accountId ?? principal.clientId, now());
     if (typeof result === 'string') throw REFUSALS[result];
     options.worker.wake();
     sendJson(ctx, 202, { queued: result });

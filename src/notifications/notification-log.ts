@@ -245,7 +245,7 @@ export type RetryRefusal = 'not-found' | 'not-retryable' | 'no-channel';
  * new alert is raised if someone is still not reached. Deliveries without a channel (nobody to contact, no consented
  * channel) need another way of contact and are not retried. Returns how many were queued.
  */
-export async function retryDeliveries(records: NotificationRecords, tenant: string, target: { notification: string } | { delivery: string }, at: Date): Promise<number | RetryRefusal> {
+export async function retryDeliveries(records: NotificationRecords, tenant: string, target: { notification: string } | { delivery: string }, by: string, at: Date): Promise<number | RetryRefusal> {
   let notificationId: string;
   let filter: QueryFilter<DeliveryRecord>;
   if ('delivery' in target) {
@@ -264,5 +264,6 @@ export async function retryDeliveries(records: NotificationRecords, tenant: stri
   // The notification is reopened first, so a settle check running meanwhile cannot close it over queued deliveries.
   await records.notifications.updateOne({ _id: notificationId, tenant }, { $set: { status: 'sending' }, $unset: { settledAt: '' }, $inc: { round: 1 } });
   const result = await records.deliveries.updateMany(filter, { $set: { status: 'queued', nextAttemptAt: at, roundAttempts: 0 }, $unset: { reason: '', claim: '' } });
+  await records.notifications.updateOne({ _id: notificationId, tenant }, { $push: { retries: { at, by, queued: result.modifiedCount } } });
   return result.modifiedCount;
 }

@@ -51,6 +51,8 @@ export interface NotificationRecord {
   alertOf?: string;
   /** Who sent it through the HTTP API (account or client id); absent when the server itself sent it. */
   sentBy?: string;
+  /** Each manual retry: when, by whom (account or client id), how many deliveries it queued again. */
+  retries: { at: Date; by: string; queued: number }[];
   createdAt: Date;
   settledAt?: Date;
 }
@@ -120,6 +122,7 @@ const notificationSchema = new Schema<NotificationRecord>(
     round: { type: Number, required: true },
     alertOf: String,
     sentBy: String,
+    retries: { type: [{ _id: false, at: { type: Date, required: true }, by: { type: String, required: true }, queued: { type: Number, required: true } }], default: [] },
     createdAt: { type: Date, required: true },
     settledAt: Date,
   },

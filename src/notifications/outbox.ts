@@ -179,6 +179,7 @@ export function createOutbox(deps: OutboxDependencies): RecordingOutbox {
       round: 1,
       ...(options.alertOf ? { alertOf: options.alertOf } : {}),
       ...(options.sentBy ? { sentBy: options.sentBy } : {}),
+      retries: [],
       createdAt: at,
     };
     const deliveries: DeliveryRecord[] = planned.map((p) => ({

@@ -173,6 +173,7 @@ describe('retry and alerts', () => {
       return body.status === 'settled' && body.round === 2 ? (body as Json & { deliveries: Json[] }) : undefined;
     });
     expect(after.deliveries[0]).toMatchObject({ status: 'delivered' });
+    expect(after.retries).toEqual([{ at: expect.any(String), by: admin.account.id, queued: 1 }]);
     expect(after.deliveries[0]?.attempts).toHaveLength(4);
     expect((await inbox(admin)).items.some((item) => item.notification === `${id}-alert-2`)).toBe(false);
   });
