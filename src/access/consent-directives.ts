@@ -36,6 +36,19 @@ export interface Restriction {
 }
 
 const RESOURCE_TYPES = 'http://hl7.org/fhir/resource-types';
+const CONSENT_SCOPE = 'http://terminology.hl7.org/CodeSystem/consentscope';
+const CONSENT_ACTION = 'http://terminology.hl7.org/CodeSystem/consentaction';
+/** The consent actions a data-access restriction concerns (collecting or correcting data are not reads). */
+const ACCESS_ACTIONS = new Set(['access', 'use', 'disclose']);
+
+/**
+ * Whether a provision is about access to data: with no action, or with an access action. Provisions about other
+ * actions (such as the contact channels of src/notifications/channel-consent.ts) restrict nothing here.
+ */
+function concernsAccess(provision: ConsentProvision): boolean {
+  const actions = (provision.action ?? []).flatMap((a) => a.coding ?? []);
+  return actions.length === 0 || actions.some((c) => c.system === CONSENT_ACTION && ACCESS_ACTIONS.has(c.code ?? ''));
+}
 const MAX_CONSENTS = 10_000;
 
 function restrictionOf(consent: Consent, provision: ConsentProvision, exempt: readonly string[]): Restriction | undefined {
@@ -56,18 +69,19 @@ function restrictionOf(consent: Consent, provision: ConsentProvision, exempt: re
   };
 }
 
-/** The restrictions an active Consent imposes: its deny provisions, top-level or nested. */
+/** The restrictions an active privacy Consent imposes: its deny provisions about access, top-level or nested. */
 export function restrictionsOf(consent: Consent): Restriction[] {
   if (consent.status !== 'active' || !consent.provision) return [];
+  if (!consent.scope?.coding?.some((c) => c.system === CONSENT_SCOPE && c.code === 'patient-privacy')) return [];
   const top = consent.provision;
   const restrictions: Restriction[] = [];
-  if (top.type === 'deny') {
+  if (top.type === 'deny' && concernsAccess(top)) {
     const exempt = (top.provision ?? []).filter((p) => p.type === 'permit').flatMap((p) => (p.actor ?? []).flatMap((a) => (a.reference?.reference ? [a.reference.reference] : [])));
     const own = restrictionOf(consent, top, exempt);
     if (own) restrictions.push(own);
   } else {
     for (const nested of top.provision ?? []) {
-      if (nested.type !== 'deny') continue;
+      if (nested.type !== 'deny' || !concernsAccess(nested)) continue;
       const own = restrictionOf(consent, nested, []);
       if (own) restrictions.push(own);
     }
