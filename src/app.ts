@@ -43,6 +43,7 @@ import { RecordLocks } from './access/record-locks';
 import { recordLockRule } from './access/rules/record-lock';
 import { serverManagedRule } from './access/rules/server-managed';
 import { Elevations } from './access/elevations';
+import { onConsentRevocations } from './workflows/consent-revocation';
 import { principalOfAccount } from './auth/principal';
 import { openJobRecords } from './jobs/job-records';
 import { startJobRunner } from './jobs/job-runner';
@@ -128,6 +129,7 @@ export async function createApp({ config, database, logger, origin, catalog }: A
     retryDelayMs: config.notifyRetryDelayMs,
     logger,
   });
+  writeListeners.push(onConsentRevocations({ storeFor, accounts: records.accounts, outbox: notifications.outbox, report: (error) => logger.error({ err: error }, 'notifying a consent revocation failed') }));
 
   app.use(requestContext(logger));
   app.use(renderErrors());
