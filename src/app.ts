@@ -180,6 +180,7 @@ export async function createApp({ config, database, logger, origin, catalog }: A
           baseUrl,
           settings,
           searchParameters: catalog.registryFor(principal.tenant),
+          outbox: notifications.outbox,
           openOrganization: (tenant) => observeWrites(database.storeFor(tenant, { localBaseUrls: [endpoints.fhirBaseUrl] }), onWrites),
           security,
           validate: assertValid,

@@ -6,6 +6,7 @@ import type { CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtyp
 import type { Principal } from '../auth/principal';
 import type { ResourceStore } from '../storage/resource-store';
 import type { AccessControl } from '../access/access-policy';
+import type { Outbox } from '../notifications/outbox';
 import type { SearchParameterRegistry } from '../search/search-parameters';
 import type { Registry } from './registry';
 
@@ -36,6 +37,8 @@ export interface FhirContext {
    * crossing themselves (Patient/$share, with the patient's consent) call this.
    */
   openOrganization(tenant: string): ResourceStore;
+  /** Where workflows send notifications to people (src/notifications/outbox.ts). */
+  readonly outbox: Outbox;
   /** CapabilityStatement.rest.security: how clients obtain tokens (SMART on FHIR). */
   readonly security?: CapabilityStatementRestSecurity;
   /** Throws a FhirError listing every problem when `resource` is not a valid `expectedType`. */

@@ -42,7 +42,7 @@ beforeAll(async () => {
   // A department head reviews its billing but does not see the organization's price configuration.
   await put({ resourceType: 'ChargeItemDefinition', id: 'prices', url: 'http://example.org/ChargeItemDefinition/prices', status: 'active' } as Resource & { id: string });
   head = await userClient(server, { role: 'department-head', fhirUser: 'Practitioner/head', department: 'cardiology', scope: 'user/*.cruds' });
-  orgAdmin = await userClient(server, { role: 'org-admin', fhirUser: 'Practitioner/orgadmin', scope: 'user/*.cruds' });
+  orgAdmin = await userClient(server, { role: 'org-admin', fhirUser: 'Practitioner/orgadmin', scope: 'user/*.cruds notifications:inbox' });
   sysAdmin = await userClient(server, { role: 'system-admin', fhirUser: 'Practitioner/sysadmin', scope: 'user/*.cruds' });
 });
 
@@ -77,6 +77,9 @@ describe('elevated permissions', () => {
     expect((await call(head, 'GET', 'InsurancePlan?_count=1')).status).toBe(200);
     expect((await call(head, 'POST', `Task/${task}/$revoke-elevation`, parameters(['note', 'done early']))).body.status).toBe('cancelled');
     expect((await call(head, 'GET', 'InsurancePlan?_count=1')).status).toBe(403);
+    // Organization (and system) administrators hear of the grant and of its revocation.
+    const inbox = (await (await orgAdmin.fetch(`${server.origin}/notifications/inbox`)).json()) as { items: { topic: string; about?: string }[] };
+    expect(inbox.items.filter((item) => item.about === `Task/${task}`).map((item) => item.topic).sort()).toEqual(['elevation-granted', 'elevation-revoked']);
   });
 
   it('roll back by themselves at their end', async () => {

@@ -46,6 +46,26 @@ async function elevationTask(context: FhirContext, id: string): Promise<Task & {
   return task;
 }
 
+/**
+ * Organization and system administrators (the platform's compliance reviewers) hear of every elevation that takes
+ * effect and every revocation (seed 000 5.3).
+ */
+async function tellReviewers(context: FhirContext, task: Task & { id: string }, event: 'granted' | 'revoked'): Promise<void> {
+  const grants = (task.input ?? []).map((i) => i.valueString).join('; ');
+  const holder = task.for?.reference ?? 'unknown';
+  await context.outbox.send({
+    tenant: context.principal.tenant,
+    topic: `elevation-${event}`,
+    recipients: [{ role: 'org-admin' }, { role: 'system-admin' }],
+    about: `Task/${task.id}`,
+    subject: event === 'granted' ? { en: 'Elevated permissions in effect', es: 'Permisos elevados en vigor' } : { en: 'Elevated permissions revoked', es: 'Permisos elevados revocados' },
+    body:
+      event === 'granted'
+        ? { en: `${holder} holds ${grants} until ${task.restriction?.period?.end} (Task/${task.id}).`, es: `${holder} tiene ${grants} hasta ${task.restriction?.period?.end} (Task/${task.id}).` }
+        : { en: `The elevated permissions of ${holder} (${grants}, Task/${task.id}) were revoked.`, es: `Se revocaron los permisos elevados de ${holder} (${grants}, Task/${task.id}).` },
+  });
+}
+
 async function store(request: FhirRequest, context: FhirContext, task: Task & { id: string }, status: number): Promise<FhirResponse> {
   context.validate(task, 'Task');
   const result = await context.store.update(task);
@@ -103,13 +123,16 @@ export const approveElevation: Operation = {
     if (decision !== 'approve' && decision !== 'reject') throw invalid('decision', "give 'approve' or 'reject'");
     const [text] = values(parameters, 'note');
     const recorded = `${decision === 'approve' ? 'approved' : 'rejected'} (level ${level})${text ? `: ${text}` : ''}`;
+    const granted = decision === 'approve' && level === 2;
     const updated: Task & { id: string } = {
       ...task,
       status: decision === 'reject' ? 'rejected' : level === 1 ? 'accepted' : 'in-progress',
-      ...(decision === 'approve' && level === 2 ? { executionPeriod: { start: new Date().toISOString(), end: task.restriction?.period?.end } } : {}),
+      ...(granted ? { executionPeriod: { start: new Date().toISOString(), end: task.restriction?.period?.end } } : {}),
       note: [...(task.note ?? []), note(context, recorded)],
     };
-    return store(request, context, updated, 200);
+    const response = await store(request, context, updated, 200);
+    if (granted) await tellReviewers(context, updated, 'granted');
+    return response;
   },
 };
 
@@ -124,6 +147,10 @@ export const revokeElevation: Operation = {
     if (task.status === 'cancelled' || task.status === 'rejected' || task.status === 'completed') throw new FhirError('conflict', `Task/${task.id} is already ${task.status}`);
     const [text] = values(parameters, 'note');
     const now = new Date().toISOString();
-    return store(request, context, { ...task, status: 'cancelled', ...(task.executionPeriod ? { executionPeriod: { ...task.executionPeriod, end: now } } : {}), note: [...(task.note ?? []), note(context, `revoked${text ? `: ${text}` : ''}`)] }, 200);
+    const wasInEffect = task.status === 'in-progress';
+    const revoked: Task & { id: string } = { ...task, status: 'cancelled', ...(task.executionPeriod ? { executionPeriod: { ...task.executionPeriod, end: now } } : {}), note: [...(task.note ?? []), note(context, `revoked${text ? `: ${text}` : ''}`)] };
+    const response = await store(request, context, revoked, 200);
+    if (wasInEffect) await tellReviewers(context, revoked, 'revoked');
+    return response;
   },
 };
