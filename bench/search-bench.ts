@@ -6,25 +6,21 @@
  * indexer, to reach 10k and then 100k patients quickly. Each query runs one request at a time; the plan of its
  * main query is read with `explain`.
  */
-import http from 'node:http';
-import net from 'node:net';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { Encounter, Observation, Patient, Practitioner, Organization, Resource } from '@medplum/fhirtypes';
 import { startEngineThread } from '../src/embedded-mongo/engine-thread';
-import { backendTokenSource, importBundles, listBundleFiles } from '../src/cli/import-bundles';
-import { DEMO_BACKEND_KEY_FILE } from '../src/auth/seed-demo';
+import { importBundles, listBundleFiles } from '../src/cli/import-bundles';
 import { openResourceStore } from '../src/storage/mongo/mongo-resource-store';
 import { createSearchIndexer } from '../src/app';
 import { SearchParameterCatalog } from '../src/search/search-parameter-catalog';
 import { fmt, measureLatency } from './measure';
+import { httpClient, startServerProcess, type HttpResult } from './server-process';
 
 const SYNTHEA = path.resolve(__dirname, '../../shared/data/synthea-california');
 const DB = 'search_bench';
 const TENANT = 'default';
-const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
 const FAMILIES = ['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez', 'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin'];
 const GIVEN = ['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara', 'Richard', 'Susan', 'Joseph', 'Jessica'];
@@ -97,41 +93,10 @@ function generated(i: number, practitioners: number, organizations: number): (Re
   return [patient, ...observations, encounter];
 }
 
-/** The server runs with the demo seed; the bench reads as its backend client (system/*.cruds). */
+/** The bench reads as the demo seed's backend client (system/*.cruds); its token is renewed per query. */
 let bearer = '';
-
-function request(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, headers: { authorization: `Bearer ${bearer}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not become healthy at ${url}`);
-}
+const send = httpClient(4);
+const request = (url: string): Promise<HttpResult> => send(url, { bearer });
 
 interface Query {
   readonly name: string;
@@ -181,16 +146,9 @@ export async function benchSearch(): Promise<{ metric: string; value: string }[]
   // Loading keeps the engine thread busy in long stretches; the monitor must not give up on it meanwhile.
   const client = await new MongoClient(engine.uri, { connectTimeoutMS: 300_000, socketTimeoutMS: 0 }).connect();
   const store = openResourceStore({ client, db: client.db(DB), indexer: createSearchIndexer(new SearchParameterCatalog()) }, TENANT);
-  const port = await freePort();
-  const server = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../src/main.ts')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, MONGODB_URI: engine.uri, DB_NAME: DB, LOG_LEVEL: 'warn', DEFAULT_TENANT: TENANT, SEED_DEMO: 'true' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise((resolve) => server.on('exit', resolve));
-  const base = `http://127.0.0.1:${port}/fhir`;
+  const server = await startServerProcess({ MONGODB_URI: engine.uri, DB_NAME: DB, DEFAULT_TENANT: TENANT });
+  const { base, accessToken } = server;
   try {
-    await waitForHealth(`http://127.0.0.1:${port}/healthz`);
-    const accessToken = backendTokenSource(base, 'demo-backend', JSON.parse(readFileSync(DEMO_BACKEND_KEY_FILE, 'utf8')) as Record<string, unknown>);
     bearer = await accessToken();
     if (existsSync(SYNTHEA)) {
       const summary = await importBundles(await listBundleFiles([SYNTHEA]), { baseUrl: base, concurrency: 4, accessToken });
@@ -215,8 +173,7 @@ export async function benchSearch(): Promise<{ metric: string; value: string }[]
       await measureQueries(base, target, rows, accessToken);
     }
   } finally {
-    server.kill('SIGTERM');
-    await exited;
+    await server.stop();
     await client.close();
     await engine.close();
   }

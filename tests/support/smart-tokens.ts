@@ -7,7 +7,7 @@ import { requestBackendToken } from '../../src/auth/client-assertion';
 import { buildClientRecord } from '../../src/auth/client-applications';
 import type { Persona } from '../../src/auth/principal';
 import { newKeyPair, type FhirTestServer } from './fhir-server';
-import { Browser, createAccount, pkcePair, registerApp, signInAndApprove } from '../auth/support/smart-harness';
+import { Browser, createAccount, pkcePair, registerApp, signInAndApprove, type TestAccount } from '../auth/support/smart-harness';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
 let registered = 0;
@@ -54,15 +54,17 @@ export interface UserTokenOptions {
   readonly fhirUser?: string;
   /** The account's department code (a HealthcareService id). */
   readonly department?: string;
+  readonly language?: 'en' | 'es';
   /** The patient to pick in the standalone launch picker. */
   readonly patient?: string;
 }
 
-/** A user token from a standalone launch of a new public app registered with `scope`. */
-export async function userClient(server: FhirTestServer, options: UserTokenOptions): Promise<TokenClient> {
+/** A user token from a standalone launch of a new public app registered with `scope`, with its account. */
+export async function userClient(server: FhirTestServer, options: UserTokenOptions): Promise<TokenClient & { account: TestAccount }> {
   const account = await createAccount(server, options.role, {
     ...(options.fhirUser ? { fhirUser: options.fhirUser } : {}),
     ...(options.department ? { department: options.department } : {}),
+    ...(options.language ? { language: options.language } : {}),
   });
   const app = await registerApp(server, { client_name: `App ${++registered}`, kind: 'public', redirect_uris: [REDIRECT], scope: options.scope });
   const pkce = pkcePair();
@@ -86,5 +88,5 @@ export async function userClient(server: FhirTestServer, options: UserTokenOptio
   });
   const body = (await response.json()) as Record<string, unknown>;
   if (response.status !== 200) throw new Error(`token exchange failed: ${JSON.stringify(body)}`);
-  return client(body.access_token as string, body);
+  return { ...client(body.access_token as string, body), account };
 }

@@ -7,10 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Persona } from '../../../src/auth/principal';
 import type { FhirTestServer } from '../../support/fhir-server';
-import { Browser, createAccount, pkcePair, putResource, registerApp, signInAndApprove, type TestAccount } from '../../auth/support/smart-harness';
-
-const REDIRECT = 'http://127.0.0.1:9/callback';
-let apps = 0;
+import { putResource, type TestAccount } from '../../auth/support/smart-harness';
+import { userClient } from '../../support/smart-tokens';
 
 export interface PersonaClient {
   readonly account: TestAccount;
@@ -21,25 +19,8 @@ export interface PersonaClient {
 
 /** An account of `role` (in `language`) and a token for it from a public app registered with `scope`. */
 export async function personaClient(server: FhirTestServer, role: Persona, scope: string, options: { language?: 'en' | 'es'; fhirUser?: string } = {}): Promise<PersonaClient> {
-  const account = await createAccount(server, role, options);
-  const app = await registerApp(server, { client_name: `Notifications app ${++apps}`, kind: 'public', redirect_uris: [REDIRECT], scope });
-  const pkce = pkcePair();
-  const query = new URLSearchParams({ response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT, scope, state: 's', aud: server.baseUrl, code_challenge: pkce.challenge, code_challenge_method: 'S256' });
-  const { redirect } = await signInAndApprove(new Browser(), `${server.issuer}/auth?${query}`, server.origin, account);
-  const code = redirect.searchParams.get('code');
-  if (!code) throw new Error(`no code: ${redirect.href}`);
-  const response = await fetch(`${server.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: REDIRECT, client_id: app.client_id }),
-  });
-  const token = (await response.json()) as { access_token: string; scope: string };
-  if (response.status !== 200) throw new Error(`token exchange failed: ${JSON.stringify(token)}`);
-  return {
-    account,
-    scope: token.scope,
-    fetch: (path, init = {}) => fetch(`${server.origin}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token.access_token}` } }),
-  };
+  const client = await userClient(server, { role, scope, ...options });
+  return { account: client.account, scope: String(client.tokenResponse.scope), fetch: (path, init) => client.fetch(`${server.origin}${path}`, init) };
 }
 
 /** What a relay answers, per recipient address (default 202). */
