@@ -8,7 +8,12 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db, type Document } from 'mongodb';
+import { parseSearchRequest } from '../src/search/parse-search-request';
+import { baseSearchParameters } from '../src/search/search-parameters';
+import type { ChainCriterion, Criterion } from '../src/search/search-request';
+import { criterionFilter } from '../src/storage/mongo/search-filter';
+import { idDirection, mongoSort, sortFields } from '../src/storage/mongo/search-paging';
 import type { Encounter, Observation, Patient, Practitioner, Organization, Resource } from '@medplum/fhirtypes';
 import { startEngineThread } from '../src/embedded-mongo/engine-thread';
 import { importBundles, listBundleFiles } from '../src/cli/import-bundles';
@@ -124,7 +129,31 @@ function report(rows: { metric: string; value: string }[], metric: string, value
   process.stderr.write(`  ${metric}: ${value}\n`);
 }
 
-async function measureQueries(base: string, patients: number, rows: { metric: string; value: string }[], accessToken: () => Promise<string>): Promise<void> {
+/** The index scans of an explained plan, e.g. `IXSCAN tenant_keys` (or COLLSCAN). */
+function scans(stage: Document | undefined): string[] {
+  if (!stage) return [];
+  const own = stage.stage === 'IXSCAN' ? [`IXSCAN ${String(stage.indexName)}`] : stage.stage === 'COLLSCAN' ? ['COLLSCAN'] : [];
+  return [...own, ...scans(stage.inputStage as Document | undefined), ...((stage.inputStages as Document[] | undefined) ?? []).flatMap(scans)];
+}
+
+/**
+ * The plan of a query's main search, as the server builds it (parse, criteria, keyset sort), read with explain.
+ * Chains are explained on their inner search (the outer one is then a lookup of the keys it found).
+ */
+async function explainPlan(db: Db, base: string, path: string): Promise<string> {
+  const [type = '', search = ''] = path.split('?');
+  const parsed = parseSearchRequest([...new URLSearchParams(search)], [type], { parameters: baseSearchParameters(), strict: false, defaultCount: 20, maxCount: 1000, baseUrl: base });
+  const parsedCriteria = parsed.criteria.get(type) ?? [];
+  const chain = parsedCriteria.find((c): c is ChainCriterion => c.kind === 'chain');
+  const explainedType = chain?.targets[0]?.type ?? type;
+  const criteria = chain ? [chain.targets[0]?.criterion as Criterion] : parsedCriteria.filter((c): c is Criterion => c.kind !== 'chain' && c.kind !== 'has' && c.kind !== 'bare-reference');
+  const filter = { $and: [{ tenant: TENANT, deleted: false }, ...criteria.map((c) => criterionFilter(c, (id) => `${TENANT}/${id}`, Date.now()))] };
+  const sort = mongoSort(sortFields(parsed.sort), idDirection(parsed.sort), false);
+  const explained = (await db.collection(explainedType).find(filter).sort(sort).limit(parsed.count + 1).explain()) as Document;
+  return `${chain ? `${explainedType} (chain): ` : ''}${scans((explained.queryPlanner as Document).winningPlan as Document).join(' + ')}`;
+}
+
+async function measureQueries(db: Db, base: string, patients: number, rows: { metric: string; value: string }[], accessToken: () => Promise<string>): Promise<void> {
   for (const query of QUERIES) {
     bearer = await accessToken();
     // warm up the code paths and the engine's caches
@@ -135,7 +164,8 @@ async function measureQueries(base: string, patients: number, rows: { metric: st
       if (res.status !== 200) throw new Error(`${query.name}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
       matches += (JSON.parse(res.body) as { entry?: unknown[] }).entry?.length ?? 0;
     });
-    report(rows, `${query.name} @ ${patients / 1000}k patients: p50 / p99 ms (entries/response)`, `${fmt(latency.p50)} / ${fmt(latency.p99)} (${fmt(matches / 300, 1)})`);
+    const plan = await explainPlan(db, base, query.path(1000, patients));
+    report(rows, `${query.name} @ ${patients / 1000}k patients: p50 / p99 ms (entries/response) [plan]`, `${fmt(latency.p50)} / ${fmt(latency.p99)} (${fmt(matches / 300, 1)}) [${plan}]`);
   }
 }
 
@@ -170,7 +200,7 @@ export async function benchSearch(): Promise<{ metric: string; value: string }[]
         await store.createMany(batch);
       }
       report(rows, `load generated patients to ${target / 1000}k (4 resources each)`, `${fmt((Date.now() - started) / 1000, 1)} s`);
-      await measureQueries(base, target, rows, accessToken);
+      await measureQueries(client.db(DB), base, target, rows, accessToken);
     }
   } finally {
     await server.stop();
