@@ -12,6 +12,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import {
   InvalidCursorError,
   ResourceExistsError,
+  type ChainHead,
+  type ChainLinks,
   type HistoryPage,
   type HistoryQuery,
   type PageQuery,
@@ -170,25 +172,64 @@ class MongoResourceStore implements ResourceStore {
   }
 
   async createMany(resources: readonly (Resource & { id: string })[]): Promise<StoredVersion[]> {
-    return this.atomically(async (session) => {
-      const lastUpdated = new Date();
-      const byType = new Map<string, CurrentDocument[]>();
-      const versions = resources.map((resource) => {
-        const type = resource.resourceType;
-        const current = this.currentDocument(resource.id, 1, lastUpdated, 'POST', resource);
-        byType.set(type, [...(byType.get(type) ?? []), current]);
-        return toVersion(type, current);
-      });
-      for (const [type, documents] of byType) {
-        await ensureTypeIndexes(this.context.db, type);
+    return this.atomically((session) => this.insertFirstVersions(resources, session));
+  }
+
+  /** Version 1 of each resource, with one insertMany per type. */
+  private async insertFirstVersions(resources: readonly (Resource & { id: string })[], session: ClientSession): Promise<StoredVersion[]> {
+    const lastUpdated = new Date();
+    const byType = new Map<string, CurrentDocument[]>();
+    const versions = resources.map((resource) => {
+      const type = resource.resourceType;
+      const current = this.currentDocument(resource.id, 1, lastUpdated, 'POST', resource);
+      byType.set(type, [...(byType.get(type) ?? []), current]);
+      return toVersion(type, current);
+    });
+    for (const [type, documents] of byType) {
+      await ensureTypeIndexes(this.context.db, type);
+      try {
+        await this.current(type).insertMany(documents, { session });
+      } catch (error) {
+        throw error instanceof MongoServerError && error.code === 11000 ? new ResourceExistsError(type) : error;
+      }
+    }
+    return versions;
+  }
+
+  private chainHeads(): Collection<ChainHeadDocument> {
+    return this.context.db.collection<ChainHeadDocument>(CHAIN_COLLECTION);
+  }
+
+  /**
+   * The head document moves first, and only from the head this transaction read: a concurrent appender either
+   * conflicts on it (WriteConflict, retried by the driver) or finds it moved (ConcurrentWrite, retried here from the
+   * new head), before it could insert links that follow a stale head.
+   */
+  async appendToChain(chain: string, link: (head: ChainHead | undefined) => ChainLinks): Promise<StoredVersion[]> {
+    const key = `${this.tenant}/${chain}`;
+    const append = async (session: ClientSession): Promise<StoredVersion[]> => {
+      const current = await this.chainHeads().findOne({ _id: key }, { session });
+      const links = link(current ? { sequence: current.sequence, hash: current.hash } : undefined);
+      const head = { sequence: links.head.sequence, hash: links.head.hash };
+      if (current) {
+        const moved = await this.chainHeads().updateOne({ _id: key, sequence: current.sequence, hash: current.hash }, { $set: head }, { session });
+        if (moved.matchedCount !== 1) throw new ConcurrentWrite();
+      } else {
         try {
-          await this.current(type).insertMany(documents, { session });
+          await this.chainHeads().insertOne({ _id: key, tenant: this.tenant, chain, ...head }, { session });
         } catch (error) {
-          throw error instanceof MongoServerError && error.code === 11000 ? new ResourceExistsError(type) : error;
+          throw error instanceof MongoServerError && error.code === 11000 ? new ConcurrentWrite() : error;
         }
       }
-      return versions;
-    });
+      return this.insertFirstVersions(links.resources, session);
+    };
+    if (this.session) return append(this.session);
+    return retryConcurrentWrites(() => this.context.client.withSession((session) => session.withTransaction(() => append(session))), CHAIN_ATTEMPTS);
+  }
+
+  async readChainHead(chain: string): Promise<ChainHead | undefined> {
+    const head = await this.chainHeads().findOne({ _id: `${this.tenant}/${chain}` }, { session: this.session });
+    return head ? { sequence: head.sequence, hash: head.hash } : undefined;
   }
 
   async read(resourceType: string, id: string): Promise<StoredVersion | undefined> {
@@ -401,6 +442,17 @@ class MongoResourceStore implements ResourceStore {
 /** Documents that transactions write only to conflict with each other (see lock()). */
 const LOCK_COLLECTION = '_locks';
 
+/** The head of each tenant's hash chains (appendToChain), keyed `<tenant>/<chain>`. */
+const CHAIN_COLLECTION = '_chains';
+
+interface ChainHeadDocument {
+  _id: string;
+  tenant: string;
+  chain: string;
+  sequence: number;
+  hash: string;
+}
+
 /** Another writer stored the version this write was about to create; the whole write is retried. */
 class ConcurrentWrite extends Error {
   constructor() {
@@ -410,12 +462,15 @@ class ConcurrentWrite extends Error {
 
 const WRITE_ATTEMPTS = 10;
 
-async function retryConcurrentWrites<T>(attempt: () => Promise<T>): Promise<T> {
+/** Every server process appends to the same chains, so losing the race to the head is routine, not a fault. */
+const CHAIN_ATTEMPTS = 100;
+
+async function retryConcurrentWrites<T>(attempt: () => Promise<T>, attempts = WRITE_ATTEMPTS): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await attempt();
     } catch (error) {
-      if (!(error instanceof ConcurrentWrite) || i >= WRITE_ATTEMPTS) throw error;
+      if (!(error instanceof ConcurrentWrite) || i >= attempts) throw error;
     }
   }
 }
