@@ -1,10 +1,9 @@
 /**
  * Composition root: builds the adapters and registers the stages in request order (DESIGN.md "The request
- * path"), so reading this file top to bottom traces a request. The access policy and audit join the path in later
- * issues, between authentication and the FHIR endpoint.
+ * path"), so reading this file top to bottom traces a request.
  */
 import type { Server } from 'node:http';
-import Koa from 'koa';
+import Koa, { type Context } from 'koa';
 import mongoose from 'mongoose';
 import type { Logger } from 'pino';
 import type { Config } from './config/settings';
@@ -16,7 +15,9 @@ import { authorizationRoutes } from './http/authorization-routes';
 import { adminApi } from './http/admin-api';
 import { smartConfiguration } from './http/smart-configuration';
 import { authenticate } from './http/authenticate';
+import { captureAudit } from './http/capture-audit';
 import { OPERATIONS } from './fhir/operations';
+import { SOFTWARE } from './fhir/interactions/capabilities';
 import { buildRegistry } from './fhir/registry';
 import { handleFhirRequest } from './fhir/router';
 import type { FhirContext } from './fhir/fhir-context';
@@ -31,6 +32,10 @@ import { buildCapabilitySecurity, buildSmartConfiguration } from './auth/smart-d
 import { seedDemo } from './auth/seed-demo';
 import { createAccessControl } from './access/access-policy';
 import { smartScopesRule } from './access/rules/smart-scopes';
+import { auditImmutableRule } from './access/rules/audit-immutable';
+import { createAuditRecorder } from './audit/audit-recorder';
+import { createChainedAuditSink } from './audit/chained-audit-sink';
+import type { AccessRule } from './access/access-policy';
 import type { SearchParameterCatalog } from './search/search-parameter-catalog';
 import type { ResourceStore } from './storage/resource-store';
 import { observeWrites } from './storage/observe-writes';
@@ -67,7 +72,15 @@ export interface AppDependencies {
   readonly origin: string;
   /** The organizations' search parameters, which the database's indexer also reads. */
   readonly catalog: SearchParameterCatalog;
+  /**
+   * Benchmarks only (bench/audit-bench.ts): serve without audit capture and with an access policy that allows
+   * everything, to measure what policy and audit cost. Never set by the server itself.
+   */
+  readonly withoutPolicyAndAudit?: boolean;
 }
+
+/** Allows every interaction: the baseline the overhead benchmark compares the real policy with. */
+const ALLOW_EVERYTHING: AccessRule = { name: 'allow-everything', decide: () => ({ kind: 'allow' }) };
 
 /** The HTTP application and the background work it started (durable jobs), stopped before the database closes. */
 export interface App {
@@ -75,7 +88,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export async function createApp({ config, database, logger, origin, catalog }: AppDependencies): Promise<App> {
+export async function createApp({ config, database, logger, origin, catalog, withoutPolicyAndAudit = false }: AppDependencies): Promise<App> {
   const app = new Koa({ proxy: false });
   const registry = buildRegistry({ conditionalDeleteMultiple: config.conditionalDeleteMultiple, operations: OPERATIONS });
   // Without PUBLIC_URL, links use the origin the client addressed (fine locally; set PUBLIC_URL behind proxies).
@@ -83,6 +96,7 @@ export async function createApp({ config, database, logger, origin, catalog }: A
   const settings = { defaultCount: config.defaultCount, maxCount: config.maxCount };
   const serverOrigin = origin.replace(/\/$/, '');
   const endpoints = { issuer: `${serverOrigin}${AUTH_MOUNT}`, fhirBaseUrl: `${serverOrigin}${FHIR_MOUNT}` };
+  const baseUrlOf = (ctx: Context): string => `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`;
 
   const connection = mongoose.createConnection().setClient(database.mongoClient).useDb(database.dbName, { useCache: true });
   const records = await openAuthRecords(connection);
@@ -92,12 +106,18 @@ export async function createApp({ config, database, logger, origin, catalog }: A
     logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
   }
   const security = buildCapabilitySecurity(endpoints);
-  const accessRules = [smartScopesRule(baseSearchParameters())];
+  const accessRules = withoutPolicyAndAudit ? [ALLOW_EVERYTHING] : [auditImmutableRule(), smartScopesRule(baseSearchParameters())];
   const storeFor = (tenant: string): ResourceStore => database.storeFor(tenant);
   const jobs = await openJobRecords(connection);
   await loadSearchParameters(await database.tenantsWith('SearchParameter'), storeFor, catalog, jobs);
   const runner = startJobRunner(jobs, { [REINDEX_JOB]: reindexStep(storeFor, catalog) }, logger);
   const onWrites = onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed'));
+  const auditRecorder = createAuditRecorder({
+    sink: createChainedAuditSink(storeFor),
+    storeFor,
+    parametersFor: (tenant) => catalog.registryFor(tenant),
+    identity: { software: SOFTWARE.name, issuer: endpoints.issuer, clientRegistry: `${serverOrigin}${ADMIN_MOUNT}/clients` },
+  });
 
   app.use(requestContext(logger));
   app.use(renderErrors());
@@ -120,12 +140,13 @@ export async function createApp({ config, database, logger, origin, catalog }: A
   app.use(adminApi({ mountPath: ADMIN_MOUNT, server, records, smartStyleUrl: `${endpoints.issuer}/smart-style.json`, storeFor: (tenant) => database.storeFor(tenant) }));
   app.use(smartConfiguration({ path: `${FHIR_MOUNT}/.well-known/smart-configuration`, document: buildSmartConfiguration(endpoints) }));
   app.use(authenticate({ mountPath: FHIR_MOUNT, server, publicPaths: ['/metadata'] }));
+  if (!withoutPolicyAndAudit) app.use(captureAudit({ mountPath: FHIR_MOUNT, unauditedPaths: ['/metadata'], baseUrlOf, recorder: auditRecorder }));
   app.use(
     fhirEndpoint({
       mountPath: FHIR_MOUNT,
       maxBodyBytes: config.maxBodyBytes,
       handle: (request, ctx) => {
-        const baseUrl = `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`;
+        const baseUrl = baseUrlOf(ctx);
         // authenticate leaves only GET /metadata without a principal; it reads no stored data.
         const principal = ctx.state.principal ?? { kind: 'system', tenant: config.defaultTenant, clientId: '', scopes: [], launch: {}, expiresAt: new Date(0) };
         const store = observeWrites(database.storeFor(principal.tenant, { localBaseUrls: [...new Set([baseUrl, endpoints.fhirBaseUrl])] }), onWrites);

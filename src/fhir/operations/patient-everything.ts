@@ -22,7 +22,9 @@ export const patientEverything: Operation = {
     const id = target.id as string;
     context.access.checkRead('read', requireLive(await context.store.read('Patient', id), 'Patient', id));
     const inCompartment = [...context.registry.types.keys()].filter((type) => type === 'Patient' || patientCompartmentParameters(type).length > 0);
-    const wanted = value(parameters, '_type')?.split(',') ?? inCompartment;
+    // The audit trail of access to the record is not part of the record (and each call would add to what the next
+    // returns): it is returned only when asked for with _type=AuditEvent.
+    const wanted = value(parameters, '_type')?.split(',') ?? inCompartment.filter((type) => type !== 'AuditEvent');
     for (const type of wanted) {
       if (!inCompartment.includes(type)) throw new FhirError('invalid', `_type: ${type.slice(0, 80)} is not in the Patient compartment`, { expression: ['_type'] });
     }
