@@ -113,7 +113,8 @@ function queryEntity(exchange: AuditedExchange, interaction: AuditedInteraction 
   if (!searching && exchange.query.length === 0) return undefined;
   // A token must never reach the audit trail, even one a client put in the URL.
   const query = new URLSearchParams(exchange.query.map(([name, value]) => [name, name === 'access_token' ? '***' : value])).toString();
-  const relative = `${exchange.path.map(encodeURIComponent).join('/')}${query ? `?${query}` : ''}`;
+  const path = exchange.path.map((segment) => segment.replace(/[%/?#\s]/g, encodeURIComponent)).join('/');
+  const relative = `${path}${query ? `?${query}` : ''}`;
   return {
     type: SYSTEM_OBJECT_ENTITY,
     role: QUERY_ROLE,
