@@ -345,3 +345,16 @@ describe('searching the audit trail through FHIR', () => {
     expect(dataOf(event).length).toBeGreaterThan(0);
   });
 });
+
+describe('the audit trail and Patient/$everything', () => {
+  it('leaves AuditEvents out of the record unless asked for with _type', async () => {
+    await send(doctor, 'Patient/alice');
+    const everything = (await (await server.fetch(url('Patient/alice/$everything?_count=100'))).json()) as Bundle;
+    const types = new Set((everything.entry ?? []).map((e) => e.resource?.resourceType));
+    expect(types.has('Patient')).toBe(true);
+    expect(types.has('AuditEvent')).toBe(false);
+    const audit = (await (await server.fetch(url('Patient/alice/$everything?_type=AuditEvent&_count=100'))).json()) as Bundle;
+    expect((audit.entry ?? []).length).toBeGreaterThan(0);
+    expect(new Set((audit.entry ?? []).map((e) => e.resource?.resourceType))).toEqual(new Set(['AuditEvent']));
+  });
+});

@@ -281,3 +281,23 @@ describe('one chain under concurrency', () => {
     }
   });
 });
+
+describe('no access goes unrecorded', () => {
+  it('withholds the response with a 503 when its AuditEvent cannot be written', async () => {
+    const heads = server.db.collection('_chains');
+    const head = await heads.findOne({ _id: `${server.tenant}/audit` as never });
+    // A lost chain head makes every append collide with the events already stored.
+    await heads.deleteOne({ _id: head?._id });
+    try {
+      const response = await server.fetch(url('Patient/v1'));
+      const outcome = (await response.json()) as OperationOutcome;
+      expect(response.status).toBe(503);
+      expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'transient', diagnostics: 'This access could not be recorded in the audit trail, so its response is withheld; try again later' });
+      expect(JSON.stringify(outcome)).not.toContain('"v1"');
+    } finally {
+      await heads.insertOne(head as never);
+    }
+    expect((await server.fetch(url('Patient/v1'))).status).toBe(200);
+    expect((await verify()).valid).toBe(true);
+  });
+});
