@@ -73,6 +73,19 @@ describe('ResourceStore hash chains', () => {
     expect(await store.read('Basic', 'fresh')).toBeUndefined();
   });
 
+  it('follows the latest head even when another writer appended since this store last did', async () => {
+    const [a, b] = [await storeOnOwnConnection('chain-d'), await storeOnOwnConnection('chain-d')] as [ResourceStore, ResourceStore];
+    await a.appendToChain('test', (head) => nextLink(head, 'a'));
+    await b.appendToChain('test', (head) => nextLink(head, 'b'));
+    const seen: (ChainHead | undefined)[] = [];
+    await a.appendToChain('test', (head) => {
+      seen.push(head);
+      return nextLink(head, 'a');
+    });
+    expect(seen[seen.length - 1]).toEqual({ sequence: 2, hash: 'hash-2-b' });
+    expect(await b.readChainHead('test')).toEqual({ sequence: 3, hash: 'hash-3-a' });
+  });
+
   it('never forks when writers on separate connections append at the same time', async () => {
     const writers = await Promise.all(['p1', 'p2', 'p3'].map(async (name) => ({ name, store: await storeOnOwnConnection('chain-race') })));
     let calls = 0;

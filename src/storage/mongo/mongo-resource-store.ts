@@ -95,6 +95,9 @@ function stamp(resource: Resource, id: string, version: number, lastUpdated: Dat
 }
 
 class MongoResourceStore implements ResourceStore {
+  /** The chain heads this store's own appends committed last (appendToChain), by `<tenant>/<chain>`. */
+  private readonly committedHeads = new Map<string, ChainHead>();
+
   constructor(
     private readonly context: MongoStoreContext,
     readonly tenant: string,
@@ -203,17 +206,20 @@ class MongoResourceStore implements ResourceStore {
   /**
    * The head document moves first, and only from the head this transaction read: a concurrent appender either
    * conflicts on it (WriteConflict, retried by the driver) or finds it moved (ConcurrentWrite, retried here from the
-   * new head), before it could insert links that follow a stale head.
+   * new head), before it could insert links that follow a stale head. The head this store committed last is kept,
+   * so an append that nobody raced (the usual case: one audit sink per process) skips reading it.
    */
   async appendToChain(chain: string, link: (head: ChainHead | undefined) => ChainLinks): Promise<StoredVersion[]> {
     const key = `${this.tenant}/${chain}`;
-    const append = async (session: ClientSession): Promise<StoredVersion[]> => {
-      const current = await this.chainHeads().findOne({ _id: key }, { session });
-      const links = link(current ? { sequence: current.sequence, hash: current.hash } : undefined);
+    let moved: ChainHead | undefined;
+    const append = async (session: ClientSession, known: ChainHead | undefined): Promise<StoredVersion[]> => {
+      const stored = known ?? (await this.chainHeads().findOne({ _id: key }, { session }));
+      const from = stored ? { sequence: stored.sequence, hash: stored.hash } : undefined;
+      const links = link(from);
       const head = { sequence: links.head.sequence, hash: links.head.hash };
-      if (current) {
-        const moved = await this.chainHeads().updateOne({ _id: key, sequence: current.sequence, hash: current.hash }, { $set: head }, { session });
-        if (moved.matchedCount !== 1) throw new ConcurrentWrite();
+      if (from) {
+        const updated = await this.chainHeads().updateOne({ _id: key, sequence: from.sequence, hash: from.hash }, { $set: head }, { session });
+        if (updated.matchedCount !== 1) throw new ConcurrentWrite();
       } else {
         try {
           await this.chainHeads().insertOne({ _id: key, tenant: this.tenant, chain, ...head }, { session });
@@ -221,10 +227,22 @@ class MongoResourceStore implements ResourceStore {
           throw error instanceof MongoServerError && error.code === 11000 ? new ConcurrentWrite() : error;
         }
       }
+      moved = head;
       return this.insertFirstVersions(links.resources, session);
     };
-    if (this.session) return append(this.session);
-    return retryConcurrentWrites(() => this.context.client.withSession((session) => session.withTransaction(() => append(session))), CHAIN_ATTEMPTS);
+    if (this.session) return append(this.session, undefined);
+    try {
+      const versions = await retryConcurrentWrites(() => {
+        const known = this.committedHeads.get(key);
+        this.committedHeads.delete(key);
+        return this.context.client.withSession((session) => session.withTransaction(() => append(session, known)));
+      }, CHAIN_ATTEMPTS);
+      if (moved) this.committedHeads.set(key, moved);
+      return versions;
+    } catch (error) {
+      this.committedHeads.delete(key);
+      throw error;
+    }
   }
 
   async readChainHead(chain: string): Promise<ChainHead | undefined> {
