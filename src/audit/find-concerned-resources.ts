@@ -129,7 +129,26 @@ async function storedVersionOf(exchange: AuditedExchange, target: InteractionTar
   return undefined;
 }
 
-/** What `exchange` touched and whose data it was; reads at most one stored version. */
+const SUBSETTED = 'SUBSETTED';
+
+/**
+ * `_elements` and `_summary` may leave out the references that place a resource in a patient's compartment: such
+ * resources are read whole again (one query per type) so that their patients are still found.
+ */
+async function completeSubsetted(resources: Resource[], store: ResourceStore): Promise<Resource[]> {
+  const subsetted = resources.filter((r) => r.id && r.meta?.tag?.some((tag) => tag.code === SUBSETTED));
+  if (subsetted.length === 0) return resources;
+  const byType = new Map<string, string[]>();
+  for (const r of subsetted) byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), r.id as string]);
+  const whole = new Map<string, Resource>();
+  for (const [resourceType, ids] of byType) {
+    const page = await store.search({ queries: [{ resourceType, criteria: [{ kind: 'ids', ids }] }], sort: [], count: ids.length });
+    for (const version of page.versions) if (version.resource) whole.set(`${resourceType}/${version.id}`, version.resource);
+  }
+  return resources.map((r) => whole.get(`${r.resourceType}/${r.id ?? ''}`) ?? r);
+}
+
+/** What `exchange` touched and whose data it was; reads at most one stored version, or the subsetted results whole. */
 export async function findConcernedResources(
   exchange: AuditedExchange,
   target: InteractionTarget,
@@ -137,7 +156,7 @@ export async function findConcernedResources(
   parameters: SearchParameterRegistry,
 ): Promise<ConcernedResources> {
   const contents = responseContents(exchange);
-  const examined = [...contents.resources];
+  const examined = await completeSubsetted(contents.resources, store);
   const located = [...contents.resources.flatMap((r) => locatedResource(r) ?? []), ...contents.locations];
   if (examined.length === 0) {
     examined.push(...requestedResources(exchange));

@@ -132,6 +132,13 @@ describe('an AuditEvent for every FHIR request', () => {
     expect(() => assertValid(event, 'AuditEvent')).not.toThrow();
   });
 
+  it('finds the patients of results that _elements stripped of their subject', async () => {
+    const { response, requestId } = await send(doctor, 'Observation?code=http://loinc.org|85354-9&_elements=status');
+    const bundle = (await response.json()) as Bundle;
+    expect(bundle.entry?.every((e) => (e.resource as Observation).subject === undefined)).toBe(true);
+    expect(patientsOf(await auditOf(requestId))).toEqual(['Patient/alice', 'Patient/bob']);
+  });
+
   it('records the patient a search names even when nothing matches', async () => {
     const { requestId } = await send(doctor, 'Observation?subject=Patient/bob&code=none');
     const event = await auditOf(requestId);
