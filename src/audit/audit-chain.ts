@@ -25,19 +25,19 @@ export interface ChainLink {
 }
 
 /** The id of the event at `sequence`: 16 digits, so that ids sort as sequence numbers do. */
-export function auditEventId(sequence: number): string {
+export function auditEventIdOf(sequence: number): string {
   return String(sequence).padStart(16, '0');
 }
 
 /** JSON with object keys in code-unit order and no whitespace (RFC 8785 for the values a resource holds). */
-export function canonicalJson(value: unknown): string {
+export function toCanonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((item) => toCanonicalJson(item ?? null)).join(',')}]`;
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record)
     .filter((key) => record[key] !== undefined)
     .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${toCanonicalJson(record[key])}`).join(',')}}`;
 }
 
 function isChainExtension(extension: Extension): boolean {
@@ -55,7 +55,7 @@ function hashedContent(event: AuditEvent): unknown {
 
 /** The hash an event's chain link must record (hex SHA-256 of its canonical content). */
 export function computeChainHash(event: AuditEvent): string {
-  return createHash('sha256').update(canonicalJson(hashedContent(event)), 'utf8').digest('hex');
+  return createHash('sha256').update(toCanonicalJson(hashedContent(event)), 'utf8').digest('hex');
 }
 
 function chainExtension(sequence: number, previous: string, hash?: string): Extension {
@@ -90,7 +90,7 @@ export function linkAuditEvents(events: readonly AuditEvent[], head: ChainHead |
     sequence += 1;
     const { resourceType: _type, id: _unassigned, extension = [], ...content } = event;
     const others = extension.filter((e) => !isChainExtension(e));
-    const linked = (hash?: string): AuditEvent & { id: string } => ({ resourceType: 'AuditEvent', id: auditEventId(sequence), extension: [chainExtension(sequence, previous, hash), ...others], ...content });
+    const linked = (hash?: string): AuditEvent & { id: string } => ({ resourceType: 'AuditEvent', id: auditEventIdOf(sequence), extension: [chainExtension(sequence, previous, hash), ...others], ...content });
     const hash = computeChainHash(linked());
     const sealed = linked(hash);
     previous = hash;

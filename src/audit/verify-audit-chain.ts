@@ -6,7 +6,7 @@
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { ChainHead, ResourceStore, StoredVersion } from '../storage/resource-store';
-import { AUDIT_CHAIN, auditEventId, computeChainHash, GENESIS_HASH, readChainLink } from './audit-chain';
+import { AUDIT_CHAIN, auditEventIdOf, computeChainHash, GENESIS_HASH, readChainLink } from './audit-chain';
 
 /** Events fetched per query (by their ids, which the sequence numbers give). */
 const PAGE = 500;
@@ -52,7 +52,7 @@ export async function verifyAuditChain(store: ResourceStore): Promise<ChainVerdi
     broken: { ...(sequence !== undefined ? { sequence } : {}), ...(id !== undefined ? { id } : {}), reason },
   });
   for (let first = 1; first <= last; first += PAGE) {
-    const ids = Array.from({ length: Math.min(PAGE, last - first + 1) }, (_, i) => auditEventId(first + i));
+    const ids = Array.from({ length: Math.min(PAGE, last - first + 1) }, (_, i) => auditEventIdOf(first + i));
     const page = await store.search({ queries: [{ resourceType: 'AuditEvent', criteria: [{ kind: 'ids', ids }] }], sort: [], count: ids.length });
     const byId = new Map(page.versions.map((version) => [version.id, version]));
     for (const [i, id] of ids.entries()) {
@@ -63,7 +63,7 @@ export async function verifyAuditChain(store: ResourceStore): Promise<ChainVerdi
       checked += 1;
     }
   }
-  if (head && previous !== head.hash) return broken(head.sequence, `the chain head records hash ${head.hash}, the last event's is ${previous}`, auditEventId(head.sequence));
+  if (head && previous !== head.hash) return broken(head.sequence, `the chain head records hash ${head.hash}, the last event's is ${previous}`, auditEventIdOf(head.sequence));
   // Counted before the head is read again: every chained event counted is at or below that head.
   const stored = await store.count([{ resourceType: 'AuditEvent', criteria: [] }]);
   const now = (await store.readChainHead(AUDIT_CHAIN))?.sequence ?? 0;
