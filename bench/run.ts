@@ -5,12 +5,14 @@
 import { benchEngine, benchEnginePlanner } from './engine-bench';
 import { benchRest } from './rest-bench';
 import { benchSearch } from './search-bench';
+import { benchAudit } from './audit-bench';
 
 const suites: [string, () => Promise<{ metric: string; value: string }[]>][] = [
   ['embedded engine', benchEngine],
   ['embedded engine planner', benchEnginePlanner],
   ['FHIR REST', benchRest],
   ['FHIR search', benchSearch],
+  ['policy and audit overhead', benchAudit],
 ];
 const only = process.argv[2];
 

@@ -1,10 +1,9 @@
 /**
  * Composition root: builds the adapters and registers the stages in request order (DESIGN.md "The request
- * path"), so reading this file top to bottom traces a request. The access policy and audit join the path in later
- * issues, between authentication and the FHIR endpoint.
+ * path"), so reading this file top to bottom traces a request.
  */
 import type { Server } from 'node:http';
-import Koa from 'koa';
+import Koa, { type Context } from 'koa';
 import mongoose from 'mongoose';
 import type { Logger } from 'pino';
 import type { Config } from './config/settings';
@@ -17,7 +16,9 @@ import { adminApi } from './http/admin-api';
 import { notificationsApi } from './http/notifications-api';
 import { smartConfiguration } from './http/smart-configuration';
 import { authenticate } from './http/authenticate';
+import { captureAudit } from './http/capture-audit';
 import { OPERATIONS } from './fhir/operations';
+import { SOFTWARE } from './fhir/interactions/capabilities';
 import { buildRegistry } from './fhir/registry';
 import { handleFhirRequest } from './fhir/router';
 import type { FhirContext } from './fhir/fhir-context';
@@ -32,6 +33,10 @@ import { buildCapabilitySecurity, buildSmartConfiguration } from './auth/smart-d
 import { seedDemo } from './auth/seed-demo';
 import { createAccessControl } from './access/access-policy';
 import { smartScopesRule } from './access/rules/smart-scopes';
+import { auditImmutableRule } from './access/rules/audit-immutable';
+import { createAuditRecorder } from './audit/audit-recorder';
+import { createChainedAuditSink } from './audit/chained-audit-sink';
+import type { AccessRule } from './access/access-policy';
 import type { SearchParameterCatalog } from './search/search-parameter-catalog';
 import type { ResourceStore } from './storage/resource-store';
 import { observeWrites, type WriteListener } from './storage/observe-writes';
@@ -82,7 +87,15 @@ export interface AppDependencies {
   readonly origin: string;
   /** The organizations' search parameters, which the database's indexer also reads. */
   readonly catalog: SearchParameterCatalog;
+  /**
+   * Benchmarks only (bench/audit-bench.ts): serve without audit capture and with an access policy that allows
+   * everything, to measure what policy and audit cost. Never set by the server itself.
+   */
+  readonly withoutPolicyAndAudit?: boolean;
 }
+
+/** Allows every interaction: the baseline the overhead benchmark compares the real policy with. */
+const ALLOW_EVERYTHING: AccessRule = { name: 'allow-everything', decide: () => ({ kind: 'allow' }) };
 
 /** The HTTP application and the background work it started (durable jobs, notification delivery), stopped before the database closes. */
 export interface App {
@@ -92,7 +105,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export async function createApp({ config, database, logger, origin, catalog }: AppDependencies): Promise<App> {
+export async function createApp({ config, database, logger, origin, catalog, withoutPolicyAndAudit = false }: AppDependencies): Promise<App> {
   const app = new Koa({ proxy: false });
   const registry = buildRegistry({ conditionalDeleteMultiple: config.conditionalDeleteMultiple, operations: OPERATIONS });
   // Without PUBLIC_URL, links use the origin the client addressed (fine locally; set PUBLIC_URL behind proxies).
@@ -100,6 +113,7 @@ export async function createApp({ config, database, logger, origin, catalog }: A
   const settings = { defaultCount: config.defaultCount, maxCount: config.maxCount };
   const serverOrigin = origin.replace(/\/$/, '');
   const endpoints = { issuer: `${serverOrigin}${AUTH_MOUNT}`, fhirBaseUrl: `${serverOrigin}${FHIR_MOUNT}` };
+  const baseUrlOf = (ctx: Context): string => `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`;
 
   const connection = mongoose.createConnection().setClient(database.mongoClient).useDb(database.dbName, { useCache: true });
   const records = await openAuthRecords(connection);
@@ -109,7 +123,9 @@ export async function createApp({ config, database, logger, origin, catalog }: A
     logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
   }
   const security = buildCapabilitySecurity(endpoints);
-  const accessRules = [smartScopesRule(baseSearchParameters()), personaPermissionsRule(), consentRule(), recordLockRule(), serverManagedRule()];
+  const accessRules = withoutPolicyAndAudit
+    ? [ALLOW_EVERYTHING]
+    : [auditImmutableRule(), smartScopesRule(baseSearchParameters()), personaPermissionsRule(), consentRule(), recordLockRule(), serverManagedRule()];
   const storeFor = (tenant: string): ResourceStore => database.storeFor(tenant);
   const jobs = await openJobRecords(connection);
   await loadSearchParameters(await database.tenantsWith('SearchParameter'), storeFor, catalog, jobs);
@@ -130,6 +146,12 @@ export async function createApp({ config, database, logger, origin, catalog }: A
     logger,
   });
   writeListeners.push(onConsentRevocations({ storeFor, accounts: records.accounts, outbox: notifications.outbox, report: (error) => logger.error({ err: error }, 'notifying a consent revocation failed') }));
+  const auditRecorder = createAuditRecorder({
+    sink: createChainedAuditSink(storeFor),
+    storeFor,
+    parametersFor: (tenant) => catalog.registryFor(tenant),
+    identity: { software: SOFTWARE.name, issuer: endpoints.issuer, clientRegistry: `${serverOrigin}${ADMIN_MOUNT}/clients` },
+  });
 
   app.use(requestContext(logger));
   app.use(renderErrors());
@@ -163,12 +185,13 @@ export async function createApp({ config, database, logger, origin, catalog }: A
   app.use(notificationsApi({ mountPath: NOTIFICATIONS_MOUNT, server, records: notifications.records, outbox: notifications.outbox, worker: notifications.worker }));
   app.use(smartConfiguration({ path: `${FHIR_MOUNT}/.well-known/smart-configuration`, document: buildSmartConfiguration(endpoints) }));
   app.use(authenticate({ mountPath: FHIR_MOUNT, server, publicPaths: ['/metadata'] }));
+  if (!withoutPolicyAndAudit) app.use(captureAudit({ mountPath: FHIR_MOUNT, unauditedPaths: ['/metadata'], baseUrlOf, recorder: auditRecorder }));
   app.use(
     fhirEndpoint({
       mountPath: FHIR_MOUNT,
       maxBodyBytes: config.maxBodyBytes,
       handle: async (request, ctx) => {
-        const baseUrl = `${publicOrigin ?? `${ctx.protocol}://${ctx.host}`}${FHIR_MOUNT}`;
+        const baseUrl = baseUrlOf(ctx);
         // authenticate leaves only GET /metadata without a principal; it reads no stored data.
         const principal = ctx.state.principal ?? { kind: 'system', tenant: config.defaultTenant, clientId: '', scopes: [], launch: {}, expiresAt: new Date(0) };
         const store = observeWrites(database.storeFor(principal.tenant, { localBaseUrls: [...new Set([baseUrl, endpoints.fhirBaseUrl])] }), onWrites);

@@ -16,3 +16,12 @@ export function patientCompartmentParameters(resourceType: string): readonly str
   }
   return parameters.get(resourceType) ?? [];
 }
+
+/**
+ * The types of `types` that make up a patient's record: the Patient and the types of its compartment, less
+ * AuditEvent. The trail of access to a record is not part of it (and every read adds to it), so $everything returns
+ * it only when asked for by `_type`, and the record shared with another organization leaves it behind.
+ */
+export function patientRecordTypes(types: Iterable<string>): string[] {
+  return [...types].filter((type) => type !== 'AuditEvent' && (type === 'Patient' || patientCompartmentParameters(type).length > 0));
+}

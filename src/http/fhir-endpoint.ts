@@ -8,6 +8,15 @@ import type { FhirMethod, FhirRequest, FhirResponse, PreferReturn } from '../fhi
 import { FhirError } from '../errors';
 import { readJsonBody } from './read-json-body';
 
+declare module 'koa' {
+  interface DefaultState {
+    /** The request as the FHIR layer received it, once it could be read (the audit stage records it). */
+    fhirRequest?: FhirRequest;
+    /** The FHIR layer's answer, once there is one. */
+    fhirResponse?: FhirResponse;
+  }
+}
+
 export const FHIR_JSON = 'application/fhir+json';
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json+fhir', 'text/json']);
 const FORMAT_ALIASES = new Set(['json', ...JSON_TYPES]);
@@ -125,7 +134,9 @@ export function fhirEndpoint(options: FhirEndpointOptions): Middleware {
     if (ctx.path !== mount && !ctx.path.startsWith(`${mount}/`)) return next();
     checkAcceptable(ctx);
     const request = await toFhirRequest(ctx, mount, options.maxBodyBytes);
+    ctx.state.fhirRequest = request;
     const response = await options.handle(request, ctx);
+    ctx.state.fhirResponse = response;
     writeResponse(ctx, response, ctx.query._pretty === 'true');
   };
 }

@@ -44,6 +44,12 @@ function observed(store: ResourceStore, report: (versions: readonly StoredVersio
       if (tombstone) report([tombstone]);
       return tombstone;
     },
+    appendToChain: async (chain, link) => {
+      const versions = await store.appendToChain(chain, link);
+      report(versions);
+      return versions;
+    },
+    readChainHead: (chain) => store.readChainHead(chain),
     reindex: (type, after, limit) => store.reindex(type, after, limit),
     transaction: async (work) => {
       let committed: StoredVersion[] = [];

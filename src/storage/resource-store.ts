@@ -89,6 +89,18 @@ export interface ResultPage {
   readonly previous: string | undefined;
 }
 
+/** The head of a hash chain (the audit trail): the sequence number and hash of its last link. */
+export interface ChainHead {
+  readonly sequence: number;
+  readonly hash: string;
+}
+
+/** What `appendToChain` stores: the resources of the new links (ids given) and the head they lead to. */
+export interface ChainLinks {
+  readonly resources: readonly (Resource & { id: string })[];
+  readonly head: ChainHead;
+}
+
 export interface ResourceStore {
   /** The organization every call of this store is confined to. */
   readonly tenant: string;
@@ -147,6 +159,18 @@ export interface ResourceStore {
    * processed (undefined when there were none left) and how many were processed.
    */
   reindex(resourceType: string, after: string | undefined, limit: number): Promise<{ last: string | undefined; count: number }>;
+
+  /**
+   * Appends links to the named hash chain of this tenant: in one transaction, reads the chain's head, asks `link`
+   * for the resources that follow it, creates them (as createMany does) and moves the head to the one `link`
+   * returns, provided no other writer moved it meanwhile. A writer that lost that race (another server process
+   * appending to the same chain) runs again from the new head, so `link` may run more than once and the chain
+   * never forks.
+   */
+  appendToChain(chain: string, link: (head: ChainHead | undefined) => ChainLinks): Promise<StoredVersion[]>;
+
+  /** The named chain's head as last committed; undefined when nothing was ever appended to it. */
+  readChainHead(chain: string): Promise<ChainHead | undefined>;
 
   /**
    * Inside `transaction`: serializes this transaction against every other that locks the same name (a

@@ -3,7 +3,7 @@
  * the caller may read, as one paged searchset across types. Supports `_since`, `_type` and `_count`.
  */
 import type { Parameters } from '@medplum/fhirtypes';
-import { patientCompartmentParameters } from '../../definitions/compartments';
+import { patientCompartmentParameters, patientRecordTypes } from '../../definitions/compartments';
 import type { FhirRequest, FhirResponse } from '../fhir-request';
 import type { FhirContext } from '../fhir-context';
 import { searchIn } from '../interactions/search';
@@ -22,7 +22,7 @@ export const patientEverything: Operation = {
     const id = target.id as string;
     context.access.checkRead('read', requireLive(await context.store.read('Patient', id), 'Patient', id));
     const inCompartment = [...context.registry.types.keys()].filter((type) => type === 'Patient' || patientCompartmentParameters(type).length > 0);
-    const wanted = value(parameters, '_type')?.split(',') ?? inCompartment;
+    const wanted = value(parameters, '_type')?.split(',') ?? patientRecordTypes(inCompartment);
     for (const type of wanted) {
       if (!inCompartment.includes(type)) throw new FhirError('invalid', `_type: ${type.slice(0, 80)} is not in the Patient compartment`, { expression: ['_type'] });
     }

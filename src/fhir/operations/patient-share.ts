@@ -12,7 +12,7 @@ import type { FhirRequest, FhirResponse } from '../fhir-request';
 import type { FhirContext } from '../fhir-context';
 import { requireLive } from '../interactions/read';
 import { readOperationDefinition, type Operation, type OperationTarget } from './operation';
-import { patientCompartmentParameters } from '../../definitions/compartments';
+import { patientRecordTypes } from '../../definitions/compartments';
 import { patientCompartmentCriterion } from '../../search/patient-compartment';
 import { referenceKey, tokenQueryKey } from '../../search/index-keys';
 import type { StoredVersion } from '../../storage/resource-store';
@@ -43,9 +43,9 @@ async function permittingConsent(context: FhirContext, patient: string, organiza
     .find((consent) => consent.provision?.type === 'permit' && (consent.provision.actor ?? []).some(names));
 }
 
-/** Every live resource of the patient's compartment, the Patient included. */
+/** Every live resource of the patient's record: the Patient and its compartment, its audit trail excepted. */
 async function compartmentOf(context: FhirContext, patient: string): Promise<StoredVersion[]> {
-  const types = [...context.registry.types.keys()].filter((type) => type === 'Patient' || patientCompartmentParameters(type).length > 0);
+  const types = patientRecordTypes(context.registry.types.keys());
   const queries = types.map((type) => ({ resourceType: type, criteria: [patientCompartmentCriterion(patient, type) as NonNullable<ReturnType<typeof patientCompartmentCriterion>>] }));
   const page = await context.store.search({ queries, sort: [], count: MAX_RESOURCES + 1 });
   if (page.versions.length > MAX_RESOURCES) throw new FhirError('too-costly', `The record has more than ${MAX_RESOURCES} resources; share it in parts`);

@@ -12,6 +12,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import {
   InvalidCursorError,
   ResourceExistsError,
+  type ChainHead,
+  type ChainLinks,
   type HistoryPage,
   type HistoryQuery,
   type PageQuery,
@@ -93,6 +95,9 @@ function stamp(resource: Resource, id: string, version: number, lastUpdated: Dat
 }
 
 class MongoResourceStore implements ResourceStore {
+  /** The chain heads this store's own appends committed last (appendToChain), by `<tenant>/<chain>`. */
+  private readonly committedHeads = new Map<string, ChainHead>();
+
   constructor(
     private readonly context: MongoStoreContext,
     readonly tenant: string,
@@ -170,25 +175,79 @@ class MongoResourceStore implements ResourceStore {
   }
 
   async createMany(resources: readonly (Resource & { id: string })[]): Promise<StoredVersion[]> {
-    return this.atomically(async (session) => {
-      const lastUpdated = new Date();
-      const byType = new Map<string, CurrentDocument[]>();
-      const versions = resources.map((resource) => {
-        const type = resource.resourceType;
-        const current = this.currentDocument(resource.id, 1, lastUpdated, 'POST', resource);
-        byType.set(type, [...(byType.get(type) ?? []), current]);
-        return toVersion(type, current);
-      });
-      for (const [type, documents] of byType) {
-        await ensureTypeIndexes(this.context.db, type);
+    return this.atomically((session) => this.insertFirstVersions(resources, session));
+  }
+
+  /** Version 1 of each resource, with one insertMany per type. */
+  private async insertFirstVersions(resources: readonly (Resource & { id: string })[], session: ClientSession): Promise<StoredVersion[]> {
+    const lastUpdated = new Date();
+    const byType = new Map<string, CurrentDocument[]>();
+    const versions = resources.map((resource) => {
+      const type = resource.resourceType;
+      const current = this.currentDocument(resource.id, 1, lastUpdated, 'POST', resource);
+      byType.set(type, [...(byType.get(type) ?? []), current]);
+      return toVersion(type, current);
+    });
+    for (const [type, documents] of byType) {
+      await ensureTypeIndexes(this.context.db, type);
+      try {
+        await this.current(type).insertMany(documents, { session });
+      } catch (error) {
+        throw error instanceof MongoServerError && error.code === 11000 ? new ResourceExistsError(type) : error;
+      }
+    }
+    return versions;
+  }
+
+  private chainHeads(): Collection<ChainHeadDocument> {
+    return this.context.db.collection<ChainHeadDocument>(CHAIN_COLLECTION);
+  }
+
+  /**
+   * The head document moves first, and only from the head this transaction read: a concurrent appender either
+   * conflicts on it (WriteConflict, retried by the driver) or finds it moved (ConcurrentWrite, retried here from the
+   * new head), before it could insert links that follow a stale head. The head this store committed last is kept,
+   * so an append that nobody raced (the usual case: one audit sink per process) skips reading it.
+   */
+  async appendToChain(chain: string, link: (head: ChainHead | undefined) => ChainLinks): Promise<StoredVersion[]> {
+    const key = `${this.tenant}/${chain}`;
+    let moved: ChainHead | undefined;
+    const append = async (session: ClientSession, known: ChainHead | undefined): Promise<StoredVersion[]> => {
+      const stored = known ?? (await this.chainHeads().findOne({ _id: key }, { session }));
+      const from = stored ? { sequence: stored.sequence, hash: stored.hash } : undefined;
+      const links = link(from);
+      const head = { sequence: links.head.sequence, hash: links.head.hash };
+      if (from) {
+        const updated = await this.chainHeads().updateOne({ _id: key, sequence: from.sequence, hash: from.hash }, { $set: head }, { session });
+        if (updated.matchedCount !== 1) throw new ConcurrentWrite();
+      } else {
         try {
-          await this.current(type).insertMany(documents, { session });
+          await this.chainHeads().insertOne({ _id: key, tenant: this.tenant, chain, ...head }, { session });
         } catch (error) {
-          throw error instanceof MongoServerError && error.code === 11000 ? new ResourceExistsError(type) : error;
+          throw error instanceof MongoServerError && error.code === 11000 ? new ConcurrentWrite() : error;
         }
       }
+      moved = head;
+      return this.insertFirstVersions(links.resources, session);
+    };
+    if (this.session) return append(this.session, undefined);
+    try {
+      const versions = await retryConcurrentWrites(() => {
+        const known = this.committedHeads.get(key);
+        this.committedHeads.delete(key);
+        return this.context.client.withSession((session) => session.withTransaction(() => append(session, known)));
+      }, CHAIN_ATTEMPTS);
+      if (moved) this.committedHeads.set(key, moved);
       return versions;
-    });
+    } catch (error) {
+      this.committedHeads.delete(key);
+      throw error;
+    }
+  }
+
+  async readChainHead(chain: string): Promise<ChainHead | undefined> {
+    const head = await this.chainHeads().findOne({ _id: `${this.tenant}/${chain}` }, { session: this.session });
+    return head ? { sequence: head.sequence, hash: head.hash } : undefined;
   }
 
   async read(resourceType: string, id: string): Promise<StoredVersion | undefined> {
@@ -401,6 +460,17 @@ class MongoResourceStore implements ResourceStore {
 /** Documents that transactions write only to conflict with each other (see lock()). */
 const LOCK_COLLECTION = '_locks';
 
+/** The head of each tenant's hash chains (appendToChain), keyed `<tenant>/<chain>`. */
+const CHAIN_COLLECTION = '_chains';
+
+interface ChainHeadDocument {
+  _id: string;
+  tenant: string;
+  chain: string;
+  sequence: number;
+  hash: string;
+}
+
 /** Another writer stored the version this write was about to create; the whole write is retried. */
 class ConcurrentWrite extends Error {
   constructor() {
@@ -410,12 +480,15 @@ class ConcurrentWrite extends Error {
 
 const WRITE_ATTEMPTS = 10;
 
-async function retryConcurrentWrites<T>(attempt: () => Promise<T>): Promise<T> {
+/** Every server process appends to the same chains, so losing the race to the head is routine, not a fault. */
+const CHAIN_ATTEMPTS = 100;
+
+async function retryConcurrentWrites<T>(attempt: () => Promise<T>, attempts = WRITE_ATTEMPTS): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await attempt();
     } catch (error) {
-      if (!(error instanceof ConcurrentWrite) || i >= WRITE_ATTEMPTS) throw error;
+      if (!(error instanceof ConcurrentWrite) || i >= attempts) throw error;
     }
   }
 }

@@ -76,8 +76,10 @@ describe('history', () => {
 
   it('spans resource types at system level', async () => {
     const org = await write('POST', 'Organization', { resourceType: 'Organization', name: 'History Org' });
-    const bundle = await json<Bundle>('_history?_count=1');
-    expect(bundle.entry?.[0]?.resource).toMatchObject({ resourceType: 'Organization', id: org.id });
+    const bundle = await json<Bundle>('_history?_count=2');
+    // The newest version is the AuditEvent recording that POST (every request is audited), the one before it the Organization.
+    expect(bundle.entry?.map((e) => e.resource?.resourceType)).toEqual(['AuditEvent', 'Organization']);
+    expect(bundle.entry?.[1]?.resource).toMatchObject({ resourceType: 'Organization', id: org.id });
   });
 
   it('rejects a _page cursor it did not issue with 400', async () => {
