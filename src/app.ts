@@ -14,6 +14,7 @@ import { renderErrors } from './http/render-errors';
 import { fhirEndpoint } from './http/fhir-endpoint';
 import { authorizationRoutes } from './http/authorization-routes';
 import { adminApi } from './http/admin-api';
+import { notificationsApi } from './http/notifications-api';
 import { smartConfiguration } from './http/smart-configuration';
 import { authenticate } from './http/authenticate';
 import { OPERATIONS } from './fhir/operations';
@@ -44,10 +45,14 @@ import { principalOfAccount } from './auth/principal';
 import { openJobRecords } from './jobs/job-records';
 import { startJobRunner } from './jobs/job-runner';
 import { loadSearchParameters, onSearchParameterWrites, REINDEX_JOB, reindexStep } from './jobs/reindex-search-parameters';
+import { startNotifications } from './notifications/start-notifications';
+import { configureTransports } from './notifications/transports';
+import type { Outbox } from './notifications/outbox';
 
 export const FHIR_MOUNT = '/fhir';
 export const AUTH_MOUNT = '/auth';
 export const ADMIN_MOUNT = '/admin';
+export const NOTIFICATIONS_MOUNT = '/notifications';
 
 /** The style apps receive as smart_style_url (SMART App Launch 2.x, scopes-and-launch-context.html#styling). */
 const SMART_STYLE = { color_background: '#ffffff', color_error: '#a00000', color_highlight: '#0b4a8b', color_modal_backdrop: '', color_success: '#1e6b30', color_text: '#1a1a1a', dim_border_radius: '4px', dim_font_size: '16px', dim_spacing_size: '16px', font_family_body: 'system-ui, sans-serif', font_family_heading: 'system-ui, sans-serif' };
@@ -76,9 +81,11 @@ export interface AppDependencies {
   readonly catalog: SearchParameterCatalog;
 }
 
-/** The HTTP application and the background work it started (durable jobs), stopped before the database closes. */
+/** The HTTP application and the background work it started (durable jobs, notification delivery), stopped before the database closes. */
 export interface App {
   readonly koa: Koa;
+  /** Where the server's own workflows (break-the-glass, consent revocation, ...) send notifications. */
+  readonly outbox: Outbox;
   stop(): Promise<void>;
 }
 
@@ -109,6 +116,15 @@ export async function createApp({ config, database, logger, origin, catalog }: A
   const facts = new AccessFactsCache(consents, locks);
   const writeListeners: WriteListener[] = [onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed')), facts.onWrites, consents.onWrites, locks.onWrites];
   const onWrites: WriteListener = (tenant, versions) => writeListeners.forEach((listener) => listener(tenant, versions));
+  const notifications = await startNotifications({
+    connection,
+    accounts: records.accounts,
+    storeFor,
+    transports: configureTransports({ emailRelayUrl: config.notifyEmailRelayUrl, smsRelayUrl: config.notifySmsRelayUrl, relayToken: config.notifyRelayToken }),
+    maxAttempts: config.notifyMaxAttempts,
+    retryDelayMs: config.notifyRetryDelayMs,
+    logger,
+  });
 
   app.use(requestContext(logger));
   app.use(renderErrors());
@@ -139,6 +155,7 @@ export async function createApp({ config, database, logger, origin, catalog }: A
     }),
   );
   app.use(adminApi({ mountPath: ADMIN_MOUNT, server, records, smartStyleUrl: `${endpoints.issuer}/smart-style.json`, storeFor: (tenant) => database.storeFor(tenant) }));
+  app.use(notificationsApi({ mountPath: NOTIFICATIONS_MOUNT, server, records: notifications.records, outbox: notifications.outbox, worker: notifications.worker }));
   app.use(smartConfiguration({ path: `${FHIR_MOUNT}/.well-known/smart-configuration`, document: buildSmartConfiguration(endpoints) }));
   app.use(authenticate({ mountPath: FHIR_MOUNT, server, publicPaths: ['/metadata'] }));
   app.use(
@@ -165,5 +182,11 @@ export async function createApp({ config, database, logger, origin, catalog }: A
       },
     }),
   );
-  return { koa: app, stop: () => runner.stop() };
+  return {
+    koa: app,
+    outbox: notifications.outbox,
+    stop: async () => {
+      await Promise.all([runner.stop(), notifications.stop()]);
+    },
+  };
 }

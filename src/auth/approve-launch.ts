@@ -13,7 +13,7 @@ import type { AccountRecord, AuthRecords, LaunchRecord } from './auth-records';
 import { TOKEN_LIFETIMES } from './authorization-server';
 import type { Persona, SmartScope } from './principal';
 import { grantsFor } from '../access/permissions';
-import { CONTEXT_SCOPES, parseScope, parseScopes, scopeCovers, splitScopeParameter, type ManagementScope } from './smart-scopes';
+import { CONTEXT_SCOPES, MANAGEMENT_SCOPES, parseScope, parseScopes, scopeCovers, splitScopeParameter, type ManagementScope } from './smart-scopes';
 
 /** How many patients the picker lists (the search issue brings a filtered picker). */
 export const PICKER_LIMIT = 100;
@@ -22,6 +22,8 @@ export const PICKER_LIMIT = 100;
 const MANAGEMENT_ROLES: Record<ManagementScope, readonly Persona[]> = {
   'admin:clients': ['system-admin', 'org-admin'],
   'ehr:launch': ['system-admin', 'org-admin', 'department-head', 'doctor', 'nurse', 'technician', 'receptionist'],
+  'notifications:inbox': ['system-admin', 'org-admin', 'department-head', 'doctor', 'nurse', 'technician', 'receptionist', 'patient'],
+  'notifications:admin': ['org-admin'],
 };
 
 export interface ApprovalDependencies {
@@ -143,8 +145,9 @@ export async function approveLaunch(deps: ApprovalDependencies, interaction: Int
   }
   const chosen = new Set(decision.scopes);
   const granted = approval.scopes.filter((scope) => chosen.has(scope));
-  // Management scopes are granted for the FHIR server's audience like resource scopes (authorization-server.ts).
-  const staticOnly = granted.filter((scope) => parseScope(scope).kind === 'context');
+  // Management scopes are granted for the FHIR server's audience like resource scopes (authorization-server.ts), and,
+  // being among oidc-provider's configured scopes too, as OpenID scopes: otherwise it finds them missing and asks again.
+  const staticOnly = granted.filter((scope) => parseScope(scope).kind !== 'resource');
   const resources = granted.filter((scope) => parseScope(scope).kind !== 'context');
 
   const { Grant } = deps.provider;
@@ -156,7 +159,7 @@ export async function approveLaunch(deps: ApprovalDependencies, interaction: Int
   if (resources.length > 0) grant.addResourceScope(deps.fhirBaseUrl, resources.join(' '));
   // What was asked for but not granted is recorded as refused, so oidc-provider does not ask again.
   const refused = splitScopeParameter(interaction.params.scope as string | undefined).filter((scope) => !granted.includes(scope));
-  const refusedStatic = refused.filter((scope) => (CONTEXT_SCOPES as readonly string[]).includes(scope));
+  const refusedStatic = refused.filter((scope) => (CONTEXT_SCOPES as readonly string[]).includes(scope) || (MANAGEMENT_SCOPES as readonly string[]).includes(scope));
   const refusedResource = refused.filter((scope) => !(CONTEXT_SCOPES as readonly string[]).includes(scope));
   if (refusedStatic.length > 0) grant.rejectOIDCScope(refusedStatic.join(' '));
   if (refusedResource.length > 0) grant.rejectResourceScope(deps.fhirBaseUrl, refusedResource.join(' '));

@@ -32,6 +32,11 @@ export const SETTINGS = {
   conditionalDeleteMultiple: { env: 'CONDITIONAL_DELETE_MULTIPLE', kind: 'boolean', default: 'false', doc: 'Let a conditional delete remove every match (otherwise several matches are 412).' },
   defaultTenant: { env: 'DEFAULT_TENANT', kind: 'string', default: 'default', doc: 'Organization (tenant) of the demo seed; every request\'s tenant comes from its access token.' },
   seedDemo: { env: 'SEED_DEMO', kind: 'boolean', default: 'true', doc: 'Load the demo organization, accounts and apps of seed/demo.json into an empty database at start.' },
+  notifyEmailRelayUrl: { env: 'NOTIFY_EMAIL_RELAY_URL', kind: 'url', default: undefined, doc: 'HTTP relay that sends notification emails (README "Notifications"); unset: email deliveries are recorded as undeliverable.' },
+  notifySmsRelayUrl: { env: 'NOTIFY_SMS_RELAY_URL', kind: 'url', default: undefined, doc: 'HTTP relay that sends notification SMS (README "Notifications"); unset: SMS deliveries are recorded as undeliverable.' },
+  notifyRelayToken: { env: 'NOTIFY_RELAY_TOKEN', kind: 'string', default: undefined, doc: 'Bearer token sent to the notification relays (a secret: never logged).' },
+  notifyMaxAttempts: { env: 'NOTIFY_MAX_ATTEMPTS', kind: 'integer', default: '6', min: 1, doc: 'Attempts of a notification delivery before it is marked failed (staff may then retry it).' },
+  notifyRetryDelayMs: { env: 'NOTIFY_RETRY_DELAY_MS', kind: 'integer', default: '30000', min: 0, doc: 'Delay before retrying a failed notification delivery; each further delay is 3 times longer, plus up to 20% at random.' },
 } as const satisfies Record<string, SettingSpec>;
 
 type Settings = typeof SETTINGS;
