@@ -5,8 +5,10 @@
  * or nested in a permitting Consent — restricts one patient's data: for the actors it names (everyone but the
  * patient when it names none), for the purposes it names (all when none), while its period lasts, for the data
  * classes (resource types) and security labels it names. A nested `permit` under a deny exempts its actors.
- * An organization's directives are read once and dropped at once when one of its Consents changes, so a new
- * or revoked consent takes effect on the next request.
+ * A provision that names only actions outside the consent actions of data access (consentaction: collect,
+ * access, use, disclose, correct), such as the contact channels of notifications/channel-consent.ts, controls those
+ * actions and restricts no data access. An organization's directives are read once and dropped at once when one
+ * of its Consents changes, so a new or revoked consent takes effect on the next request.
  */
 import type { Consent, ConsentProvision } from '@medplum/fhirtypes';
 import type { Principal } from '../auth/principal';
@@ -36,6 +38,14 @@ export interface Restriction {
 }
 
 const RESOURCE_TYPES = 'http://hl7.org/fhir/resource-types';
+/** The code system of the actions on data a consent rule controls (consent.html#provision, Consent.provision.action). */
+const CONSENT_ACTIONS = 'http://terminology.hl7.org/CodeSystem/consentaction';
+
+/** Whether a provision controls data access: it names no action, or one of the consent actions on data. */
+function controlsDataAccess(provision: ConsentProvision): boolean {
+  const actions = provision.action ?? [];
+  return actions.length === 0 || actions.some((action) => (action.coding ?? []).some((coding) => coding.system === CONSENT_ACTIONS));
+}
 const MAX_CONSENTS = 10_000;
 
 function restrictionOf(consent: Consent, provision: ConsentProvision, exempt: readonly string[]): Restriction | undefined {
@@ -61,13 +71,13 @@ export function restrictionsOf(consent: Consent): Restriction[] {
   if (consent.status !== 'active' || !consent.provision) return [];
   const top = consent.provision;
   const restrictions: Restriction[] = [];
-  if (top.type === 'deny') {
+  if (top.type === 'deny' && controlsDataAccess(top)) {
     const exempt = (top.provision ?? []).filter((p) => p.type === 'permit').flatMap((p) => (p.actor ?? []).flatMap((a) => (a.reference?.reference ? [a.reference.reference] : [])));
     const own = restrictionOf(consent, top, exempt);
     if (own) restrictions.push(own);
-  } else {
+  } else if (top.type !== 'deny') {
     for (const nested of top.provision ?? []) {
-      if (nested.type !== 'deny') continue;
+      if (nested.type !== 'deny' || !controlsDataAccess(nested)) continue;
       const own = restrictionOf(consent, nested, []);
       if (own) restrictions.push(own);
     }

@@ -14,12 +14,16 @@
  *   "category": [{ "coding": [{ "system": "http://loinc.org", "code": "59284-0" }] }],
  *   "policyRule": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN" }] },
  *   "dateTime": "2026-03-01T10:00:00Z",
- *   "provision": { "type": "deny", "provision": [
- *     { "type": "permit", "action": [{ "coding": [{ "system": "http://hl7.org/fhir/contact-point-system", "code": "email" }] }] } ] } }
+ *   "provision": { "type": "deny", "action": [
+ *       { "coding": [{ "system": "http://hl7.org/fhir/contact-point-system", "code": "email" }] },
+ *       { "coding": [{ "system": "http://hl7.org/fhir/contact-point-system", "code": "sms" }] } ],
+ *     "provision": [
+ *       { "type": "permit", "action": [{ "coding": [{ "system": "http://hl7.org/fhir/contact-point-system", "code": "email" }] }] } ] } }
  * ```
  *
  * Only channels named explicitly count (a provision's `type` without a channel action says nothing about channels,
- * so a treatment or data-sharing Consent never opens one); a nested provision overrides its parent; a provision
+ * so a treatment or data-sharing Consent never opens one; conversely, a provision naming only channel actions
+ * restricts no data access, access/consent-directives.ts); a nested provision overrides its parent; a provision
  * whose `period` does not cover now is ignored; among several Consents the latest (`dateTime`, else its last update)
  * decides each channel it names. Nothing recorded means no external channel. The in-app inbox is not a contact
  * channel: an account holder always has it (they read it when they sign in).

@@ -102,7 +102,8 @@ export async function putChannelConsent(server: FhirTestServer, id: string, pati
     patient: { reference: `Patient/${patient}` },
     dateTime,
     policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
-    provision: { type: 'deny', provision: Object.entries(channels).map(([code, type]) => ({ type, action: [{ coding: [{ system: CHANNEL_SYSTEM, code }] }] })) },
+    // The root denies contact on every external channel (and says nothing of data access); the nested provisions decide each channel.
+    provision: { type: 'deny', action: ['email', 'sms'].map((code) => ({ coding: [{ system: CHANNEL_SYSTEM, code }] })), provision: Object.entries(channels).map(([code, type]) => ({ type, action: [{ coding: [{ system: CHANNEL_SYSTEM, code }] }] })) },
   });
 }
 
