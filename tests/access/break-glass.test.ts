@@ -295,6 +295,19 @@ describe('break-the-glass with the default lifetime', () => {
       expect(expires).toBeLessThanOrEqual(Date.now() + 900_000);
     });
 
+    it('while the same app gets a refresh token for an ordinary request with offline_access', async () => {
+      const pkce = pkcePair();
+      const browser = new Browser();
+      const approval = await reachApproval(suite, browser, suite.doctor, pkce.challenge, { scope: 'openid fhirUser launch/patient offline_access user/*.rs' });
+      const confirmed = await submitStatement(suite, browser, approval.html, { patient: 'cared' });
+      const final = await browser.follow(confirmed.location as string, server.origin);
+      const ordinary = await exchange(suite, new URL(final.location as string).searchParams.get('code') as string, pkce.verifier);
+      expect(ordinary.status).toBe(200);
+      expect(typeof ordinary.body.refresh_token).toBe('string');
+      expect(ordinary.body.break_glass).toBeUndefined();
+      expect(ordinary.body.expires_in).toBe(3600);
+    });
+
     it('marks every FHIR response made with it, refusals and the public CapabilityStatement included', async () => {
       const responses = [await call(`${server.baseUrl}/Patient/stranger`), await call(`${server.baseUrl}/Patient/other`), await call(`${server.baseUrl}/Patient/nobody`), await call(`${server.baseUrl}/metadata`)];
       expect(responses.map((r) => r.status)).toEqual([200, 403, 404, 200]);
