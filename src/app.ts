@@ -56,6 +56,10 @@ import { loadSearchParameters, onSearchParameterWrites, REINDEX_JOB, reindexStep
 import { startNotifications } from './notifications/start-notifications';
 import { configureTransports } from './notifications/transports';
 import type { Outbox } from './notifications/outbox';
+import { revokeGrantRecords } from './auth/oidc-adapter';
+import { breakGlassReviewRule } from './access/rules/break-glass-review';
+import { openOverrideRecords } from './workflows/break-glass/override-records';
+import { createOverrideWorkflow, END_OVERRIDE_JOB, endOverrideStep } from './workflows/break-glass/break-glass-overrides';
 
 export const FHIR_MOUNT = '/fhir';
 export const AUTH_MOUNT = '/auth';
@@ -118,24 +122,7 @@ export async function createApp({ config, database, logger, origin, catalog, wit
   const connection = mongoose.createConnection().setClient(database.mongoClient).useDb(database.dbName, { useCache: true });
   const records = await openAuthRecords(connection);
   const keys = await loadServerKeys(records);
-  const server = await createAuthorizationServer({ records, keys, ...endpoints, logger });
-  if (config.seedDemo && (await seedDemo(records, database.storeFor(config.defaultTenant), assertValid))) {
-    logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
-  }
-  const security = buildCapabilitySecurity(endpoints);
-  const accessRules = withoutPolicyAndAudit
-    ? [ALLOW_EVERYTHING]
-    : [auditImmutableRule(), smartScopesRule(baseSearchParameters()), personaPermissionsRule(), consentRule(), recordLockRule(), serverManagedRule()];
   const storeFor = (tenant: string): ResourceStore => database.storeFor(tenant);
-  const jobs = await openJobRecords(connection);
-  await loadSearchParameters(await database.tenantsWith('SearchParameter'), storeFor, catalog, jobs);
-  const runner = startJobRunner(jobs, { [REINDEX_JOB]: reindexStep(storeFor, catalog) }, logger);
-  const consents = new ConsentDirectives();
-  const locks = new RecordLocks();
-  const elevations = new Elevations();
-  const facts = new AccessFactsCache(consents, locks, elevations);
-  const writeListeners: WriteListener[] = [onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed')), facts.onWrites, consents.onWrites, locks.onWrites, elevations.onWrites];
-  const onWrites: WriteListener = (tenant, versions) => writeListeners.forEach((listener) => listener(tenant, versions));
   const notifications = await startNotifications({
     connection,
     accounts: records.accounts,
@@ -145,6 +132,27 @@ export async function createApp({ config, database, logger, origin, catalog, wit
     retryDelayMs: config.notifyRetryDelayMs,
     logger,
   });
+  const jobs = await openJobRecords(connection);
+  // Emergency access: its own job runner, so that its ends are never queued behind a long reindex.
+  const overrideDependencies = { overrides: await openOverrideRecords(connection), accounts: records.accounts, outbox: notifications.outbox, storeFor, revokeGrant: (grantId: string) => revokeGrantRecords(records, grantId), validate: assertValid };
+  const overrideRunner = startJobRunner(jobs, { [END_OVERRIDE_JOB]: endOverrideStep(overrideDependencies) }, logger);
+  const breakGlass = createOverrideWorkflow(overrideDependencies, overrideRunner);
+  const server = await createAuthorizationServer({ records, keys, ...endpoints, logger, breakGlass: { tokenSeconds: config.breakGlassTokenSeconds, overrides: breakGlass } });
+  if (config.seedDemo && (await seedDemo(records, database.storeFor(config.defaultTenant), assertValid))) {
+    logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
+  }
+  const security = buildCapabilitySecurity(endpoints);
+  const accessRules = withoutPolicyAndAudit
+    ? [ALLOW_EVERYTHING]
+    : [auditImmutableRule(), smartScopesRule(baseSearchParameters()), personaPermissionsRule(), consentRule(), recordLockRule(), serverManagedRule(), breakGlassReviewRule()];
+  await loadSearchParameters(await database.tenantsWith('SearchParameter'), storeFor, catalog, jobs);
+  const runner = startJobRunner(jobs, { [REINDEX_JOB]: reindexStep(storeFor, catalog) }, logger);
+  const consents = new ConsentDirectives();
+  const locks = new RecordLocks();
+  const elevations = new Elevations();
+  const facts = new AccessFactsCache(consents, locks, elevations);
+  const writeListeners: WriteListener[] = [onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed')), facts.onWrites, consents.onWrites, locks.onWrites, elevations.onWrites];
+  const onWrites: WriteListener = (tenant, versions) => writeListeners.forEach((listener) => listener(tenant, versions));
   writeListeners.push(onConsentRevocations({ storeFor, accounts: records.accounts, outbox: notifications.outbox, report: (error) => logger.error({ err: error }, 'notifying a consent revocation failed') }));
   const auditRecorder = createAuditRecorder({
     sink: createChainedAuditSink(storeFor),
@@ -179,9 +187,10 @@ export async function createApp({ config, database, logger, origin, catalog, wit
         },
       },
       smartStyle: SMART_STYLE,
+      breakGlassTokenSeconds: config.breakGlassTokenSeconds,
     }),
   );
-  app.use(adminApi({ mountPath: ADMIN_MOUNT, server, records, smartStyleUrl: `${endpoints.issuer}/smart-style.json`, storeFor: (tenant) => database.storeFor(tenant) }));
+  app.use(adminApi({ mountPath: ADMIN_MOUNT, server, records, smartStyleUrl: `${endpoints.issuer}/smart-style.json`, storeFor: (tenant) => database.storeFor(tenant), breakGlass }));
   app.use(notificationsApi({ mountPath: NOTIFICATIONS_MOUNT, server, records: notifications.records, outbox: notifications.outbox, worker: notifications.worker }));
   app.use(smartConfiguration({ path: `${FHIR_MOUNT}/.well-known/smart-configuration`, document: buildSmartConfiguration(endpoints) }));
   app.use(authenticate({ mountPath: FHIR_MOUNT, server, publicPaths: ['/metadata'] }));
@@ -216,7 +225,7 @@ export async function createApp({ config, database, logger, origin, catalog, wit
     koa: app,
     outbox: notifications.outbox,
     stop: async () => {
-      await Promise.all([runner.stop(), notifications.stop()]);
+      await Promise.all([runner.stop(), overrideRunner.stop(), notifications.stop()]);
     },
   };
 }

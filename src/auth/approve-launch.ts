@@ -3,7 +3,9 @@
  * Launch 2.x, app-launch.html "obtain authorization code"): the launch context (the EHR launch's patient and
  * encounter, the patient a staff member picks for a standalone `launch/patient`, or a patient's own record) and the
  * scopes, never beyond what the client registered and the person chose. The context is stored per grant and
- * returned with every token of the grant.
+ * returned with every token of the grant. An emergency access (`break-glass`, break-glass.ts) is approved only by
+ * designated personnel for a patient context, with a stated purpose and reason, in a grant of its own that never
+ * holds offline or online access.
  */
 import type { Patient } from '@medplum/fhirtypes';
 import type { default as ProviderType, Interaction } from 'oidc-provider' with { 'resolution-mode': 'import' };
@@ -14,16 +16,24 @@ import { TOKEN_LIFETIMES } from './authorization-server';
 import type { Persona, SmartScope } from './principal';
 import { grantsFor } from '../access/permissions';
 import { CONTEXT_SCOPES, MANAGEMENT_SCOPES, parseScope, parseScopes, scopeCovers, splitScopeParameter, type ManagementScope } from './smart-scopes';
+import { BREAK_GLASS_SCOPE, isComplianceReviewer, isDesignated, type BreakGlassStatement } from './break-glass';
 
 /** How many patients the picker lists (the search issue brings a filtered picker). */
 export const PICKER_LIMIT = 100;
 
+const personas =
+  (...roles: Persona[]) =>
+  (account: AccountRecord): boolean =>
+    roles.includes(account.role);
+
 /** Who may hold the management scopes at all (the access-policy issue refines the personas' tables). */
-const MANAGEMENT_ROLES: Record<ManagementScope, readonly Persona[]> = {
-  'admin:clients': ['system-admin', 'org-admin'],
-  'ehr:launch': ['system-admin', 'org-admin', 'department-head', 'doctor', 'nurse', 'technician', 'receptionist'],
-  'notifications:inbox': ['system-admin', 'org-admin', 'department-head', 'doctor', 'nurse', 'technician', 'receptionist', 'patient'],
-  'notifications:admin': ['org-admin'],
+const MANAGEMENT_HOLDERS: Record<ManagementScope, (account: AccountRecord) => boolean> = {
+  'admin:clients': personas('system-admin', 'org-admin'),
+  'ehr:launch': personas('system-admin', 'org-admin', 'department-head', 'doctor', 'nurse', 'technician', 'receptionist'),
+  'notifications:inbox': personas('system-admin', 'org-admin', 'department-head', 'doctor', 'nurse', 'technician', 'receptionist', 'patient'),
+  'notifications:admin': personas('org-admin'),
+  'break-glass': isDesignated,
+  'break-glass:admin': isComplianceReviewer,
 };
 
 export interface ApprovalDependencies {
@@ -51,6 +61,8 @@ export type Approval =
       readonly fixedPatient?: PatientOption & { readonly own: boolean };
       /** Patients to pick from (standalone launch/patient by staff). */
       readonly choices?: readonly PatientOption[];
+      /** An emergency access (break-glass) is asked for: the page asks for the purpose and reason. */
+      readonly breakGlass?: true;
     }
   | { readonly kind: 'refuse'; readonly description: string };
 
@@ -70,8 +82,8 @@ function withinPersona(role: Persona, scope: SmartScope): boolean {
 }
 
 function mayHold(account: AccountRecord, scope: string): boolean {
-  const roles = MANAGEMENT_ROLES[scope as ManagementScope];
-  return roles === undefined || roles.includes(account.role);
+  const holds = MANAGEMENT_HOLDERS[scope as ManagementScope];
+  return holds === undefined || holds(account);
 }
 
 async function readPatient(store: ResourceStore, id: string): Promise<Patient | undefined> {
@@ -88,6 +100,11 @@ export async function prepareApproval(deps: ApprovalDependencies, interaction: I
   const registered = parseScopes(client.scope);
   const registeredNames = splitScopeParameter(client.scope);
   const store = deps.storeFor(account.tenant);
+  const breakGlass = requested.includes(BREAK_GLASS_SCOPE);
+  if (breakGlass && !registeredNames.includes(BREAK_GLASS_SCOPE)) return { kind: 'refuse', description: 'the application is not registered for break-glass (emergency) access' };
+  if (breakGlass && !isDesignated(account)) {
+    return { kind: 'refuse', description: 'break-glass (emergency) access is reserved for designated clinical personnel; an organization administrator can designate you' };
+  }
 
   let launch: LaunchRecord | undefined;
   let fixedPatient: (PatientOption & { own: boolean }) | undefined;
@@ -109,21 +126,27 @@ export async function prepareApproval(deps: ApprovalDependencies, interaction: I
       fixedPatient = { id, label: patientLabel(patient), own: true };
     } else {
       const sort = [{ param: 'family', descending: false }, { param: 'given', descending: false }];
-      const visible = await deps.visiblePatients(account, store);
+      // Emergency access is for a patient outside the user's usual reach: every patient of the organization.
+      const visible = breakGlass ? [] : await deps.visiblePatients(account, store);
       const criteria = visible === 'none' ? [{ kind: 'ids' as const, ids: [] }] : visible;
       const found = await store.search({ queries: [{ resourceType: 'Patient', criteria }], sort, count: PICKER_LIMIT });
       choices = found.versions.map((v) => ({ id: v.id, label: patientLabel(v.resource as Patient) }));
     }
   }
   const hasPatient = fixedPatient !== undefined || choices !== undefined;
+  if (breakGlass && (!hasPatient || fixedPatient?.own)) {
+    return { kind: 'refuse', description: 'break-glass (emergency) access needs a patient context: ask for launch/patient, or launch the application from the EHR with a patient' };
+  }
   const scopes = requested.filter((raw) => {
+    // An emergency access never outlives its short token.
+    if (breakGlass && (raw === 'offline_access' || raw === 'online_access')) return false;
     const parsed = parseScope(raw);
     if (parsed.kind === 'context') return (registeredNames.includes(raw) || raw === 'launch') && (raw !== 'launch' || launch !== undefined);
     if (parsed.kind === 'management') return registeredNames.includes(raw) && mayHold(account, raw);
     if (parsed.scope.context === 'patient' && !hasPatient) return false;
     return parsed.scope.context !== 'system' && registered.resource.some((allowed) => scopeCovers(allowed, parsed.scope)) && withinPersona(account.role, parsed.scope);
   });
-  return { kind: 'ask', clientName: client.name, scopes, ...(launch ? { launch } : {}), ...(fixedPatient ? { fixedPatient } : {}), ...(choices ? { choices } : {}) };
+  return { kind: 'ask', clientName: client.name, scopes, ...(launch ? { launch } : {}), ...(fixedPatient ? { fixedPatient } : {}), ...(choices ? { choices } : {}), ...(breakGlass ? { breakGlass: true as const } : {}) };
 }
 
 export interface ApprovalDecision {
@@ -131,6 +154,8 @@ export interface ApprovalDecision {
   readonly scopes: readonly string[];
   /** The patient picked (standalone launch by staff). */
   readonly patient?: string;
+  /** The purpose and reason stated for an emergency access (required when the approval asks for one). */
+  readonly breakGlass?: BreakGlassStatement;
 }
 
 /**
@@ -143,15 +168,18 @@ export async function approveLaunch(deps: ApprovalDependencies, interaction: Int
     if (!decision.patient || !approval.choices.some((choice) => choice.id === decision.patient)) return 'patient-required';
     patient = decision.patient;
   }
+  if (approval.breakGlass && !decision.breakGlass) throw new Error('an emergency access needs its stated purpose and reason');
   const chosen = new Set(decision.scopes);
-  const granted = approval.scopes.filter((scope) => chosen.has(scope));
+  // The emergency access is what the whole approval is about: it is not one of the boxes to clear.
+  const granted = approval.scopes.filter((scope) => chosen.has(scope) || (approval.breakGlass && scope === BREAK_GLASS_SCOPE));
   // Management scopes are granted for the FHIR server's audience like resource scopes (authorization-server.ts), and,
   // being among oidc-provider's configured scopes too, as OpenID scopes: otherwise it finds them missing and asks again.
   const staticOnly = granted.filter((scope) => parseScope(scope).kind !== 'resource');
   const resources = granted.filter((scope) => parseScope(scope).kind !== 'context');
 
   const { Grant } = deps.provider;
-  const existing = interaction.grantId ? await Grant.find(interaction.grantId) : undefined;
+  // An emergency access gets a grant of its own, which ends with it; it never extends the app's usual grant.
+  const existing = interaction.grantId && !approval.breakGlass ? await Grant.find(interaction.grantId) : undefined;
   const grant = existing ?? new Grant({ accountId: account._id, clientId: interaction.params.client_id as string });
   if (staticOnly.length > 0) grant.addOIDCScope(staticOnly.join(' '));
   const details = interaction.prompt.details as { missingOIDCClaims?: string[] };
@@ -174,6 +202,7 @@ export async function approveLaunch(deps: ApprovalDependencies, interaction: Int
       ...(launch?.encounter ? { encounter: launch.encounter } : {}),
       needPatientBanner: launch ? launch.needPatientBanner : true,
       ...(launch?.smartStyleUrl ? { smartStyleUrl: launch.smartStyleUrl } : {}),
+      ...(approval.breakGlass && decision.breakGlass ? { breakGlass: { purpose: decision.breakGlass.purpose, reason: decision.breakGlass.reason } } : {}),
       expiresAt: new Date(Date.now() + TOKEN_LIFETIMES.grant * 1000),
     },
     { upsert: true },

@@ -25,6 +25,13 @@ export interface AccountRecord {
   status: 'active' | 'inactive';
   language: Language;
   displayName: string;
+  /**
+   * Designation for emergency access (break-the-glass, auth/break-glass.ts): true designates the account whatever
+   * its persona (never a patient), false withdraws it; absent, doctors and nurses are designated.
+   */
+  breakGlass?: boolean;
+  /** A compliance reviewer of its organization besides the organization administrators (break-the-glass reviews). */
+  complianceReviewer?: boolean;
 }
 
 /** How a client application authenticates (SMART App Launch "client types", Backend Services). */
@@ -77,6 +84,8 @@ export interface GrantContextRecord {
   encounter?: string;
   needPatientBanner: boolean;
   smartStyleUrl?: string;
+  /** The reason stated for an emergency access (break-the-glass) grant: a v3 PurposeOfUse code and free text. */
+  breakGlass?: { purpose: string; reason: string };
   expiresAt: Date;
 }
 
@@ -124,6 +133,8 @@ const accountSchema = new Schema<AccountRecord>(
     status: { type: String, required: true, enum: ['active', 'inactive'], default: 'active' },
     language: { type: String, required: true, enum: LANGUAGES, default: 'en' },
     displayName: { type: String, required: true },
+    breakGlass: Boolean,
+    complianceReviewer: Boolean,
   },
   { ...options, collection: 'auth_accounts' },
 );
@@ -170,6 +181,7 @@ const grantContextSchema = new Schema<GrantContextRecord>(
     encounter: String,
     needPatientBanner: { type: Boolean, required: true },
     smartStyleUrl: String,
+    breakGlass: { type: new Schema({ purpose: { type: String, required: true }, reason: { type: String, required: true } }, { _id: false }), default: undefined },
     expiresAt: { type: Date, required: true, index: { expireAfterSeconds: 0 } },
   },
   { ...options, collection: 'auth_grant_contexts' },

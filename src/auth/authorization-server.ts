@@ -2,7 +2,9 @@
  * The SMART authorization server: oidc-provider 9 configured for SMART App Launch 2.x (EHR and standalone launch,
  * v1 and v2 scopes, launch context in the token response), SMART Backend Services (client_credentials with a signed
  * client assertion), OpenID Connect Core, PKCE S256 (RFC 7636), introspection (RFC 7662) and revocation (RFC 7009).
- * oidc-provider is ESM-only; this CommonJS project loads it with a real dynamic import.
+ * Emergency access (`break-glass`, break-glass.ts) adds two checks to oidc-provider's interaction policy (sign in
+ * again within the request, state a reason), a short token lifetime, no refresh token, and the override recorded
+ * with the token. oidc-provider is ESM-only; this CommonJS project loads it with a real dynamic import.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -14,6 +16,7 @@ import { CONTEXT_SCOPES, MANAGEMENT_SCOPES, parseScope, parseScopes, ScopeSyntax
 import type { ServerKeys } from './server-keys';
 import type { Persona } from './principal';
 import { renderErrorPage } from './pages';
+import { BREAK_GLASS_SCOPE, describeOverrideInTokenResponse, isComplianceReviewer, type BreakGlassOverrides, type TokenBreakGlass } from './break-glass';
 
 type OidcModule = typeof import('oidc-provider', { with: { 'resolution-mode': 'import' } });
 
@@ -44,6 +47,10 @@ export type TokenExtra = {
   readonly fhirUser?: string;
   readonly patient?: string;
   readonly encounter?: string;
+  /** Organization administrators and accounts flagged as compliance reviewers. */
+  readonly complianceReviewer?: true;
+  /** The emergency access this token is (its patient is `patient`, its end the token's expiry). */
+  readonly breakGlass?: TokenBreakGlass;
 };
 
 /** What an issued access token says, as oidc-provider stored it (opaque format). */
@@ -65,7 +72,12 @@ export interface AuthorizationServerOptions {
   /** The FHIR base URL, the only audience (`aud`, resource indicator) tokens are issued for. */
   readonly fhirBaseUrl: string;
   readonly logger: Logger;
+  /** Emergency access: the lifetime of its tokens, and the workflow that records, reviews and ends it. */
+  readonly breakGlass: { readonly tokenSeconds: number; readonly overrides: BreakGlassOverrides };
 }
+
+/** The reasons of the interaction-policy checks emergency access adds (shown in `interaction.prompt.reasons`). */
+export const BREAK_GLASS_CHECKS = { reauthentication: 'break_glass_reauthentication', statement: 'break_glass_statement' } as const;
 
 export interface AuthorizationServer {
   readonly provider: ProviderType;
@@ -130,12 +142,25 @@ function clientMeta(client: { metadata(): Record<string, unknown> } | undefined)
 }
 
 export async function createAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer> {
-  const { records, keys, issuer, fhirBaseUrl, logger } = options;
-  const { default: Provider, errors } = await loadOidcProvider(logger);
+  const { records, keys, issuer, fhirBaseUrl, logger, breakGlass } = options;
+  const { default: Provider, errors, interactionPolicy } = await loadOidcProvider(logger);
+  const { Check } = interactionPolicy;
+
+  // Emergency access: whatever the session, the person enters their password again in this very request (the
+  // login result of this request, as max_age=0 would demand), and approves with a stated reason (the consent result
+  // of this request, never a grant approved earlier). The approval page keeps the login result with the consent.
+  const policy = interactionPolicy.base();
+  const asksBreakGlass = (ctx: KoaContextWithOIDC): boolean => ctx.oidc.requestParamScopes.has(BREAK_GLASS_SCOPE);
+  policy.get('login')?.checks.push(
+    new Check(BREAK_GLASS_CHECKS.reauthentication, 'break-glass access requires the user to sign in again', 'login_required', (ctx) => (asksBreakGlass(ctx) && !ctx.oidc.result?.login ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT)),
+  );
+  policy.get('consent')?.checks.push(
+    new Check(BREAK_GLASS_CHECKS.statement, 'break-glass access requires a stated purpose and reason', 'consent_required', (ctx) => (asksBreakGlass(ctx) && !ctx.oidc.result?.consent ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT)),
+  );
   const fhirUserUrl = (reference: string | undefined): string | undefined => (reference ? `${fhirBaseUrl}/${reference}` : undefined);
 
   const configuration: Configuration = {
-    adapter: createOidcAdapter(records),
+    adapter: createOidcAdapter(records, { grantRevoked: (grantId) => breakGlass.overrides.grantRevoked(grantId) }),
     clients: [],
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: keys.cookieKeys, long: { signed: true, httpOnly: true, sameSite: 'lax' }, short: { signed: true, httpOnly: true, sameSite: 'lax' } },
@@ -204,17 +229,19 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
             scope: scopes.join(' '),
             audience: fhirBaseUrl,
             accessTokenFormat: 'opaque',
-            accessTokenTTL: kind === 'backend' ? TOKEN_LIFETIMES.clientCredentials : TOKEN_LIFETIMES.accessToken,
+            accessTokenTTL: kind === 'backend' ? TOKEN_LIFETIMES.clientCredentials : scopes.includes(BREAK_GLASS_SCOPE) ? breakGlass.tokenSeconds : TOKEN_LIFETIMES.accessToken,
           };
         },
       },
     },
     // SMART apps send offline_access without prompt=consent; online_access also earns a (session-bound) refresh token.
-    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || code.scopes.has('online_access')),
+    // An emergency access is never refreshed: it ends with its one short-lived access token.
+    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && !code.scopes.has(BREAK_GLASS_SCOPE) && (code.scopes.has('offline_access') || code.scopes.has('online_access')),
     rotateRefreshToken: true,
     expiresWithSession: async (_ctx, code) => !code.scopes.has('offline_access'),
     ttl: {
-      AccessToken: TOKEN_LIFETIMES.accessToken,
+      // The lifetime the resource server info chose (an emergency access's is short).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? TOKEN_LIFETIMES.accessToken,
       ClientCredentials: TOKEN_LIFETIMES.clientCredentials,
       AuthorizationCode: TOKEN_LIFETIMES.authorizationCode,
       IdToken: TOKEN_LIFETIMES.idToken,
@@ -235,6 +262,8 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
       }
     },
     extraTokenClaims: async (ctx, token): Promise<TokenExtra | undefined> => {
+      // Read before any await: oidc-provider has just computed the token's exp as now + its lifetime.
+      const issuedAt = Math.floor(Date.now() / 1000);
       const client = clientMeta(ctx.oidc.client);
       if (token.kind === 'ClientCredentials') {
         if (!client.tenant) throw new errors.InvalidClient('client has no organization');
@@ -244,6 +273,26 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
       const account = await records.accounts.findById(token.accountId).lean();
       if (!account || account.status !== 'active') throw new errors.InvalidGrant('the account is not active');
       const context: GrantContextRecord | null = token.grantId ? await records.grantContexts.findById(token.grantId).lean() : null;
+      let override: TokenBreakGlass | undefined;
+      if ((token as { scopes?: Set<string> }).scopes?.has(BREAK_GLASS_SCOPE)) {
+        if (!token.grantId || !context?.breakGlass || !context.patient) throw new errors.InvalidGrant('break-glass access was not approved with a stated reason for a patient');
+        const expires = issuedAt + (token as unknown as { expiration: number }).expiration;
+        const id = await breakGlass.overrides.start({
+          grantId: token.grantId,
+          tenant: account.tenant,
+          accountId: account._id,
+          userName: account.displayName,
+          role: account.role,
+          ...(account.fhirUser ? { fhirUser: account.fhirUser } : {}),
+          clientId: token.clientId as string,
+          patient: context.patient,
+          purpose: context.breakGlass.purpose,
+          reason: context.breakGlass.reason,
+          startedAt: new Date(issuedAt * 1000),
+          expiresAt: new Date(expires * 1000),
+        });
+        override = { override: id, purpose: context.breakGlass.purpose, reason: context.breakGlass.reason, expires };
+      }
       return {
         tenant: account.tenant,
         role: account.role,
@@ -251,9 +300,11 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
         ...(account.fhirUser ? { fhirUser: fhirUserUrl(account.fhirUser) } : {}),
         ...(context?.patient ? { patient: context.patient } : {}),
         ...(context?.encounter ? { encounter: context.encounter } : {}),
+        ...(isComplianceReviewer(account) ? { complianceReviewer: true as const } : {}),
+        ...(override ? { breakGlass: override } : {}),
       };
     },
-    interactions: { url: (_ctx, interaction) => `/auth/interaction/${interaction.uid}` },
+    interactions: { policy, url: (_ctx, interaction) => `/auth/interaction/${interaction.uid}` },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       ctx.body = renderErrorPage(ctx.acceptsLanguages('en', 'es') === 'es' ? 'es' : 'en', String(out.error), out.error_description as string | undefined);
@@ -283,6 +334,9 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
       if (context) body.need_patient_banner = context.needPatientBanner;
       if (context?.smartStyleUrl) body.smart_style_url = context.smartStyleUrl;
     }
+    // The visible indication of an emergency access: its patient, purpose, expiry and review item.
+    const issued = ctx.oidc.entities.AccessToken as { extra?: TokenExtra } | undefined;
+    if (issued?.extra?.breakGlass && issued.extra.patient) body.break_glass = describeOverrideInTokenResponse(issued.extra.breakGlass, issued.extra.patient);
   });
 
   async function findAccessToken(value: string): Promise<IssuedToken | undefined> {

@@ -35,8 +35,19 @@ function toPayload(record: Pick<OidcStateRecord, 'payload' | 'consumedAt' | 'exp
   return record.consumedAt !== undefined ? { ...payload, consumed: record.consumedAt } : payload;
 }
 
+/** Removes everything of a grant: its tokens, codes and sessions' records, the grant itself and its launch context. */
+export async function revokeGrantRecords(records: AuthRecords, grantId: string): Promise<void> {
+  await records.oidcState.deleteMany({ $or: [{ grantId }, { _id: `Grant:${grantId}` }] });
+  await records.grantContexts.deleteOne({ _id: grantId });
+}
+
+export interface AdapterHooks {
+  /** Told after a grant's tokens were revoked (RFC 7009 revocation, sign-out, a replayed code). */
+  grantRevoked(grantId: string): Promise<void>;
+}
+
 /** The adapter class oidc-provider instantiates once per model name. */
-export function createOidcAdapter(records: AuthRecords): new (model: string) => Adapter {
+export function createOidcAdapter(records: AuthRecords, hooks?: AdapterHooks): new (model: string) => Adapter {
   const state = records.oidcState;
   return class MongoOidcAdapter implements Adapter {
     constructor(private readonly model: string) {}
@@ -85,6 +96,7 @@ export function createOidcAdapter(records: AuthRecords): new (model: string) => 
     async revokeByGrantId(grantId: string): Promise<void> {
       await state.deleteMany({ grantId });
       await records.grantContexts.deleteOne({ _id: grantId });
+      await hooks?.grantRevoked(grantId);
     }
   };
 }

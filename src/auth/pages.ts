@@ -15,7 +15,9 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:
 main{max-width:36rem;margin:2rem auto;padding:0 1rem}
 h1{font-size:1.6rem;margin:0 0 1rem}
 label,legend{display:block;font-weight:600;margin:1rem 0 .25rem}
-input[type=text],input[type=password]{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;border:2px solid #4a4a4a;border-radius:4px}
+input[type=text],input[type=password],textarea{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;border:2px solid #4a4a4a;border-radius:4px;font-family:inherit}
+.warning{border:3px solid #b35c00;background:#fff4e5;padding:.75rem 1rem;margin:0 0 1rem}
+.warning h2{font-size:1.1rem;margin:0 0 .5rem}
 fieldset{border:0;padding:0;margin:1rem 0}
 .option{display:flex;gap:.5rem;align-items:flex-start;margin:.4rem 0}
 .option label{display:inline;font-weight:400;margin:0}
@@ -73,6 +75,34 @@ export interface LoginPage {
   readonly appName: string;
   readonly username?: string;
   readonly errors: readonly FieldError[];
+  /** The request asks for emergency access (break the glass). */
+  readonly emergency?: boolean;
+}
+
+export interface ReauthenticationPage {
+  readonly language: Language;
+  readonly action: string;
+  readonly csrf: string;
+  readonly appName: string;
+  /** The signed-in person, who must enter their password again. */
+  readonly userName: string;
+  readonly errors: readonly FieldError[];
+}
+
+/** Emergency access with a live session: the signed-in person enters their password again (no other account). */
+export function renderReauthenticationPage(page: ReauthenticationPage): string {
+  const t = pageTexts(page.language);
+  const password = fieldError(page.errors, 'password');
+  const body = `<h1>${escapeHtml(t.reauthTitle)}</h1>
+${errorSummary(t, page.errors)}
+<p>${escapeHtml(t.reauthLead(page.appName, page.userName))}</p>
+<form method="post" action="${escapeHtml(page.action)}" novalidate>
+<input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
+<label for="password">${escapeHtml(t.password)}</label>
+${password.html}<input type="password" id="password" name="password" autocomplete="current-password" required${password.attrs} autofocus>
+<button type="submit" class="primary">${escapeHtml(t.confirm)}</button>
+</form>`;
+  return layout(page.language, t.reauthTitle, body);
 }
 
 export function renderLoginPage(page: LoginPage): string {
@@ -83,7 +113,7 @@ export function renderLoginPage(page: LoginPage): string {
   const body = `<h1>${escapeHtml(t.signInTitle)}</h1>
 ${errorSummary(t, page.errors)}
 <p>${escapeHtml(t.signInLead(page.appName))}</p>
-<form method="post" action="${escapeHtml(page.action)}" novalidate>
+${page.emergency ? `<p><strong>${escapeHtml(t.emergencySignInLead)}</strong></p>\n` : ''}<form method="post" action="${escapeHtml(page.action)}" novalidate>
 <input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
 <label for="username">${escapeHtml(t.username)}</label>
 ${user.html}<input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${escapeHtml(page.username ?? '')}"${user.attrs}${focusUsername ? ' autofocus' : ''}>
@@ -112,10 +142,42 @@ export interface ApprovalPage {
   readonly fixedPatient?: { readonly label: string; readonly own: boolean };
   readonly scopes: readonly { readonly value: string; readonly label: string }[];
   readonly errors: readonly FieldError[];
+  /** An emergency access: the page warns, and asks for the purpose and the reason. */
+  readonly breakGlass?: BreakGlassForm;
+}
+
+export interface BreakGlassForm {
+  /** The token lifetime, in seconds. */
+  readonly seconds: number;
+  readonly purposes: readonly { readonly code: string; readonly label: string }[];
+  readonly reasonLength: { readonly min: number; readonly max: number };
+  /** What the person entered (shown again with the errors). */
+  readonly purpose?: string;
+  readonly reason?: string;
+}
+
+function breakGlassFields(t: PageTexts, form: BreakGlassForm, errors: readonly FieldError[]): string {
+  const purpose = fieldError(errors, 'purpose');
+  const reason = fieldError(errors, 'reason');
+  const options = form.purposes
+    .map((p, i) => {
+      const id = i === 0 ? 'purpose' : `purpose-${i}`;
+      return `<div class="option"><input type="radio" name="purpose" id="${id}" value="${escapeHtml(p.code)}" required${form.purpose === p.code ? ' checked' : ''}><label for="${id}">${escapeHtml(p.label)} <code>${escapeHtml(p.code)}</code></label></div>`;
+    })
+    .join('\n');
+  return `<fieldset aria-describedby="purpose-hint${purpose.html ? ' purpose-error' : ''}"${purpose.html ? ' aria-invalid="true"' : ''}>
+<legend>${escapeHtml(t.purpose)}</legend>
+<p class="hint" id="purpose-hint">${escapeHtml(t.purposeHint)}</p>
+${purpose.html}${options}
+</fieldset>
+<label for="reason">${escapeHtml(t.reason)}</label>
+<p class="hint" id="reason-hint">${escapeHtml(t.reasonHint(form.reasonLength.min, form.reasonLength.max))}</p>
+${reason.html}<textarea id="reason" name="reason" rows="4" minlength="${form.reasonLength.min}" maxlength="${form.reasonLength.max}" required aria-describedby="reason-hint${reason.html ? ' reason-error' : ''}"${reason.html ? ' aria-invalid="true"' : ''}>${escapeHtml(form.reason ?? '')}</textarea>`;
 }
 
 export function renderApprovalPage(page: ApprovalPage): string {
   const t = pageTexts(page.language);
+  const emergency = page.breakGlass;
   let patientPart = '';
   if (page.fixedPatient) {
     patientPart = `<p><strong>${escapeHtml(page.fixedPatient.own ? t.yourRecord(page.fixedPatient.label) : t.launchPatient(page.fixedPatient.label))}</strong></p>`;
@@ -128,29 +190,33 @@ export function renderApprovalPage(page: ApprovalPage): string {
             .map((p, i) => `<div class="option"><input type="radio" name="patient" id="${i === 0 ? 'patient' : `patient-${i}`}" value="${escapeHtml(p.id)}" required><label for="${i === 0 ? 'patient' : `patient-${i}`}">${escapeHtml(p.label)}</label></div>`)
             .join('\n');
     patientPart = `<fieldset aria-describedby="patient-hint${error.html ? ' patient-error' : ''}"${error.html ? ' aria-invalid="true"' : ''}>
-<legend>${escapeHtml(t.choosePatient)}</legend>
-<p class="hint" id="patient-hint">${escapeHtml(t.choosePatientHint)}</p>
+<legend>${escapeHtml(emergency ? t.breakGlassPatient : t.choosePatient)}</legend>
+<p class="hint" id="patient-hint">${escapeHtml(emergency ? t.breakGlassPatientHint : t.choosePatientHint)}</p>
 ${error.html}${options}
 </fieldset>`;
   }
   const scopes = page.scopes
     .map((s, i) => `<div class="option"><input type="checkbox" name="scope" id="scope-${i}" value="${escapeHtml(s.value)}" checked><label for="scope-${i}">${escapeHtml(s.label)} <code>${escapeHtml(s.value)}</code></label></div>`)
     .join('\n');
-  const body = `<h1>${escapeHtml(t.approveTitle)}</h1>
+  const title = emergency ? t.breakGlassTitle : t.approveTitle;
+  const lead = emergency
+    ? `<div class="warning" role="note" aria-labelledby="warning-title"><h2 id="warning-title">${escapeHtml(t.breakGlassWarningTitle)}</h2><p>${escapeHtml(t.breakGlassWarning(page.appName, page.userName, t.duration(emergency.seconds)))}</p></div>`
+    : `<p>${escapeHtml(t.approveLead(page.appName, page.userName))}</p>`;
+  const body = `<h1>${escapeHtml(title)}</h1>
 ${errorSummary(t, page.errors)}
-<p>${escapeHtml(t.approveLead(page.appName, page.userName))}</p>
+${lead}
 <form method="post" action="${escapeHtml(page.action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
 ${patientPart}
-<fieldset aria-describedby="scopes-hint">
+${emergency ? `${breakGlassFields(t, emergency, page.errors)}\n` : ''}<fieldset aria-describedby="scopes-hint">
 <legend>${escapeHtml(t.permissions)}</legend>
 <p class="hint" id="scopes-hint">${escapeHtml(t.permissionsHint)}</p>
 ${scopes}
 </fieldset>
-<button type="submit" class="primary">${escapeHtml(t.allow)}</button>
-<button type="submit" class="secondary" formnovalidate formaction="${escapeHtml(page.abortAction)}">${escapeHtml(t.deny)}</button>
+<button type="submit" class="primary">${escapeHtml(emergency ? t.startBreakGlass : t.allow)}</button>
+<button type="submit" class="secondary" formnovalidate formaction="${escapeHtml(page.abortAction)}">${escapeHtml(emergency ? t.cancel : t.deny)}</button>
 </form>`;
-  return layout(page.language, t.approveTitle, body);
+  return layout(page.language, title, body);
 }
 
 export function renderErrorPage(language: Language, error: string, description: string | undefined): string {

@@ -48,6 +48,8 @@ export interface Principal {
   readonly expiresAt: Date;
   /** Present on an emergency-access (break-the-glass) token: why, for whom, and until when. */
   readonly breakGlass?: BreakGlass;
+  /** A compliance reviewer of its organization (organization administrators, and accounts flagged as reviewers). */
+  readonly complianceReviewer?: boolean;
 }
 
 /** A granted emergency access (requirements seed 000 2.1): a coded purpose and the free-text reason given. */
@@ -58,10 +60,12 @@ export interface BreakGlass {
   /** The patient the override is for. */
   readonly patient: string;
   readonly expiresAt: Date;
+  /** The id of the override; its compliance review item is Task/<override>. */
+  readonly override?: string;
 }
 
 /** The principal of a signed-in person before any token exists (what the persona table alone lets it see). */
-export function principalOfAccount(account: { _id: string; tenant: string; role: Persona; department?: string; fhirUser?: string }): Principal {
+export function principalOfAccount(account: { _id: string; tenant: string; role: Persona; department?: string; fhirUser?: string; complianceReviewer?: boolean }): Principal {
   return {
     kind: 'user',
     tenant: account.tenant,
@@ -70,6 +74,7 @@ export function principalOfAccount(account: { _id: string; tenant: string; role:
     role: account.role,
     ...(account.department ? { department: account.department } : {}),
     ...(account.fhirUser ? { fhirUser: account.fhirUser } : {}),
+    ...(account.role === 'org-admin' || account.complianceReviewer ? { complianceReviewer: true } : {}),
     scopes: [],
     launch: {},
     expiresAt: new Date(0),

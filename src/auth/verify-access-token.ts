@@ -47,6 +47,11 @@ export async function verifyAccessToken(server: AuthorizationServer, value: stri
     scopes: resourceScopes,
     launch: { ...(extra.patient ? { patient: extra.patient } : {}), ...(extra.encounter ? { encounter: extra.encounter } : {}) },
     expiresAt: new Date(token.exp * 1000),
+    ...(extra.complianceReviewer ? { complianceReviewer: true } : {}),
+    // An emergency access ends with its token (both expiries were set at issuance, to the second).
+    ...(isUser && extra.breakGlass && extra.patient
+      ? { breakGlass: { purpose: extra.breakGlass.purpose, reason: extra.breakGlass.reason, patient: extra.patient, expiresAt: new Date(Math.min(extra.breakGlass.expires, token.exp) * 1000), override: extra.breakGlass.override } }
+      : {}),
   };
   return { principal, scopes: scope.split(' ').filter(Boolean) };
 }

@@ -13,6 +13,7 @@ interface SettingSpec {
   readonly doc: string;
   readonly values?: readonly string[];
   readonly min?: number;
+  readonly max?: number;
 }
 
 export const SETTINGS = {
@@ -37,6 +38,7 @@ export const SETTINGS = {
   notifyRelayToken: { env: 'NOTIFY_RELAY_TOKEN', kind: 'string', default: undefined, doc: 'Bearer token sent to the notification relays (a secret: never logged).' },
   notifyMaxAttempts: { env: 'NOTIFY_MAX_ATTEMPTS', kind: 'integer', default: '6', min: 1, doc: 'Attempts of a notification delivery before it is marked failed (staff may then retry it).' },
   notifyRetryDelayMs: { env: 'NOTIFY_RETRY_DELAY_MS', kind: 'integer', default: '30000', min: 0, doc: 'Delay before retrying a failed notification delivery; each further delay is 3 times longer, plus up to 20% at random.' },
+  breakGlassTokenSeconds: { env: 'BREAK_GLASS_TOKEN_SECONDS', kind: 'integer', default: '900', min: 10, max: 14400, doc: 'Lifetime of an emergency-access (break-the-glass) token in seconds; the override ends with it (never refreshed).' },
 } as const satisfies Record<string, SettingSpec>;
 
 type Settings = typeof SETTINGS;
@@ -52,8 +54,9 @@ export class ConfigError extends Error {}
 function parse(spec: SettingSpec, raw: string): string | number | boolean {
   switch (spec.kind) {
     case 'integer': {
-      if (!/^\d+$/.test(raw) || Number(raw) < (spec.min ?? 0)) {
-        throw new ConfigError(`${spec.env} must be an integer${spec.min !== undefined ? ` >= ${spec.min}` : ''}, got '${raw}'`);
+      if (!/^\d+$/.test(raw) || Number(raw) < (spec.min ?? 0) || (spec.max !== undefined && Number(raw) > spec.max)) {
+        const bounds = spec.max !== undefined ? ` from ${spec.min ?? 0} to ${spec.max}` : spec.min !== undefined ? ` >= ${spec.min}` : '';
+        throw new ConfigError(`${spec.env} must be an integer${bounds}, got '${raw}'`);
       }
       return Number(raw);
     }

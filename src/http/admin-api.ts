@@ -4,6 +4,8 @@
  * administrators; errors after RFC 7591 section 3.2.2), `GET /admin/clients` lists the organization's
  * applications without secrets, and `POST /admin/launches` creates an EHR launch (scope `ehr:launch`) whose
  * `launch` value an app trades for its patient and encounter context (SMART App Launch 2.x, app-launch.html).
+ * `GET /admin/break-glass` lists the organization's emergency accesses and `POST /admin/break-glass/{id}/revoke`
+ * ends one at once (scope `break-glass:admin`: organization administrators and compliance reviewers).
  */
 import { randomBytes } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
@@ -14,6 +16,9 @@ import { verifyAccessToken, type VerifiedToken } from '../auth/verify-access-tok
 import type { ResourceStore } from '../storage/resource-store';
 import { readJsonBody } from './read-json-body';
 import { FhirError } from '../errors';
+import { BREAK_GLASS_ADMIN_SCOPE } from '../auth/break-glass';
+import { OVERRIDE_STATUSES, type OverrideRecord, type OverrideStatus } from '../workflows/break-glass/override-records';
+import type { OverrideWorkflow } from '../workflows/break-glass/break-glass-overrides';
 
 /** How long a launch value can be used. */
 export const LAUNCH_LIFETIME_SECONDS = 600;
@@ -24,7 +29,11 @@ export interface AdminApiOptions {
   readonly records: AuthRecords;
   readonly smartStyleUrl: string;
   storeFor(tenant: string): ResourceStore;
+  readonly breakGlass: Pick<OverrideWorkflow, 'list' | 'revoke'>;
 }
+
+/** How many emergency accesses a list returns at most. */
+const OVERRIDE_LIST_LIMIT = 200;
 
 class ApiError extends Error {
   constructor(
@@ -53,6 +62,26 @@ function publicView(client: ClientApplicationRecord): Record<string, unknown> {
     ...(client.launchUrl ? { launch_url: client.launchUrl } : {}),
     ...(client.jwks ? { jwks: client.jwks } : {}),
     ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
+  };
+}
+
+function overrideView(override: OverrideRecord): Record<string, unknown> {
+  return {
+    id: override._id,
+    status: override.status,
+    patient: `Patient/${override.patient}`,
+    account: override.accountId,
+    user: override.userName,
+    role: override.role,
+    ...(override.fhirUser ? { fhir_user: override.fhirUser } : {}),
+    client_id: override.clientId,
+    purpose: override.purpose,
+    reason: override.reason,
+    started_at: override.startedAt.toISOString(),
+    expires_at: override.expiresAt.toISOString(),
+    ...(override.endedAt ? { ended_at: override.endedAt.toISOString() } : {}),
+    ...(override.endedBy ? { ended_by: override.endedBy } : {}),
+    review: `Task/${override._id}`,
   };
 }
 
@@ -158,22 +187,53 @@ export function adminApi(options: AdminApiOptions): Middleware {
     send(ctx, 201, { launch: launch._id, iss: fhirBase, expires_in: LAUNCH_LIFETIME_SECONDS, ...(launchUrl ? { launch_url: launchUrl } : {}) });
   }
 
-  const routes: Record<string, Partial<Record<string, (ctx: Context) => Promise<void>>>> = {
-    '/clients': { POST: registerClient, GET: listClients },
-    '/launches': { POST: createLaunch },
-  };
+  async function listOverrides(ctx: Context): Promise<void> {
+    const { principal } = await authorize(ctx, BREAK_GLASS_ADMIN_SCOPE);
+    const params = new URLSearchParams(ctx.querystring);
+    for (const name of params.keys()) if (name !== 'status') throw new ApiError(400, 'invalid_request', `unknown parameter '${name}' (allowed: status)`);
+    const status = params.get('status') ?? undefined;
+    if (status !== undefined && !(OVERRIDE_STATUSES as readonly string[]).includes(status)) throw new ApiError(400, 'invalid_request', `status must be one of ${OVERRIDE_STATUSES.join(', ')}`);
+    const overrides = await options.breakGlass.list(principal.tenant, { ...(status ? { status: status as OverrideStatus } : {}), limit: OVERRIDE_LIST_LIMIT });
+    send(ctx, 200, { overrides: overrides.map(overrideView) });
+  }
+
+  async function revokeOverride(ctx: Context, id: string): Promise<void> {
+    const { principal } = await authorize(ctx, BREAK_GLASS_ADMIN_SCOPE);
+    const account = principal.accountId ? await records.accounts.findById(principal.accountId).lean() : null;
+    const by = account ? { account: account._id, name: account.displayName } : { account: `client:${principal.clientId}`, name: `application ${principal.clientId}` };
+    const result = await options.breakGlass.revoke(principal.tenant, id, by);
+    if (result.kind === 'unknown') throw new ApiError(404, 'not_found', `no emergency access ${id} in your organization`);
+    if (result.kind === 'ended') throw new ApiError(409, 'invalid_request', `the emergency access ${id} has already ended (${result.override.status})`);
+    send(ctx, 200, overrideView(result.override));
+  }
+
+  type Handler = (ctx: Context, ...params: string[]) => Promise<void>;
+  const routes: readonly (readonly [RegExp, Partial<Record<string, Handler>>])[] = [
+    [/^\/clients$/, { POST: registerClient, GET: listClients }],
+    [/^\/launches$/, { POST: createLaunch }],
+    [/^\/break-glass$/, { GET: listOverrides }],
+    [/^\/break-glass\/([A-Za-z0-9-]{1,64})\/revoke$/, { POST: revokeOverride }],
+  ];
 
   return async (ctx, next) => {
     if (!ctx.path.startsWith(`${mount}/`)) return next();
-    const route = routes[ctx.path.slice(mount.length).replace(/\/$/, '')];
+    const path = ctx.path.slice(mount.length).replace(/\/$/, '');
+    let matched: { route: Partial<Record<string, Handler>>; params: string[] } | undefined;
+    for (const [pattern, route] of routes) {
+      const match = pattern.exec(path);
+      if (match) {
+        matched = { route, params: match.slice(1) as string[] };
+        break;
+      }
+    }
     try {
-      if (!route) throw new ApiError(404, 'not_found', `no endpoint at ${ctx.path}`);
-      const handler = route[ctx.method];
+      if (!matched) throw new ApiError(404, 'not_found', `no endpoint at ${ctx.path}`);
+      const handler = matched.route[ctx.method];
       if (!handler) {
-        ctx.set('Allow', Object.keys(route).join(', '));
+        ctx.set('Allow', Object.keys(matched.route).join(', '));
         throw new ApiError(405, 'invalid_request', `${ctx.method} is not allowed here`);
       }
-      await handler(ctx);
+      await handler(ctx, ...matched.params);
     } catch (error) {
       if (error instanceof ApiError) return send(ctx, error.status, { error: error.error, error_description: error.message });
       if (error instanceof ClientMetadataError) return send(ctx, 400, { error: error.error, error_description: error.message });

@@ -2,13 +2,16 @@
  * The authenticate stage (DESIGN.md "The request path"): every FHIR request carries a bearer token (RFC 6750
  * section 2.1) that becomes `ctx.state.principal`; missing, malformed, unknown, expired or revoked tokens are a 401
  * OperationOutcome with a `WWW-Authenticate: Bearer` challenge (RFC 6750 section 3). The CapabilityStatement and
- * SMART discovery stay public (SMART App Launch 2.x, conformance.html).
+ * SMART discovery stay public (SMART App Launch 2.x, conformance.html). Every response to an emergency-access token,
+ * errors included, carries the `Break-Glass` header (auth/break-glass.ts; requirements seed 000 2.1 "a visual
+ * indication of override status").
  */
 import type { Middleware } from 'koa';
 import { FhirError } from '../errors';
 import type { Principal } from '../auth/principal';
 import type { AuthorizationServer } from '../auth/authorization-server';
 import { verifyAccessToken } from '../auth/verify-access-token';
+import { BREAK_GLASS_HEADER, describeOverrideHeader } from '../auth/break-glass';
 
 declare module 'koa' {
   interface DefaultState {
@@ -55,13 +58,20 @@ export function authenticate(options: AuthenticateOptions): Middleware {
   const realm = options.server.fhirBaseUrl;
   return async (ctx, next) => {
     if (ctx.path !== mount && !ctx.path.startsWith(`${mount}/`)) return next();
-    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && publicPaths.has(ctx.path.replace(/\/$/, ''))) return next();
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && publicPaths.has(ctx.path.replace(/\/$/, ''))) {
+      // Public, but a response to an emergency-access token still says so.
+      const presented = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(ctx.get('authorization'))?.[1];
+      const verified = presented ? await verifyAccessToken(options.server, presented) : undefined;
+      if (verified?.principal.breakGlass) ctx.set(BREAK_GLASS_HEADER, describeOverrideHeader(verified.principal.breakGlass));
+      return next();
+    }
     const value = bearerToken(ctx, realm);
     if (value === undefined) throw unauthorized(ctx, realm, 'This FHIR server requires a bearer access token (SMART on FHIR)');
     const verified = await verifyAccessToken(options.server, value);
     if (!verified) throw unauthorized(ctx, realm, 'The access token is unknown, expired or revoked, or was not issued for this server', 'invalid_token');
     ctx.state.principal = verified.principal;
     ctx.state.tokenScopes = verified.scopes;
+    if (verified.principal.breakGlass) ctx.set(BREAK_GLASS_HEADER, describeOverrideHeader(verified.principal.breakGlass));
     return next();
   };
 }

@@ -2,18 +2,21 @@
  * The authorization server on Koa: the pages people see during an authorization request (sign-in, patient choice
  * and approval; oidc-provider "interactions") and, for everything else under the mount, oidc-provider itself
  * (its own Koa app, given the raw request with the mount path stripped, as Express-style mounting expects).
- * Forms carry a CSRF token bound to the interaction; responses forbid framing.
+ * Forms carry a CSRF token bound to the interaction; responses forbid framing. A request for emergency access
+ * (break-glass) asks a signed-in person for their password again, then for the purpose and reason on its approval
+ * page, and keeps the sign-in result with the approval (auth/authorization-server.ts BREAK_GLASS_CHECKS).
  */
 import type { Context, Middleware } from 'koa';
 import type { Interaction } from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { AuthRecords, Language, AccountRecord } from '../auth/auth-records';
-import type { AuthorizationServer } from '../auth/authorization-server';
+import { BREAK_GLASS_CHECKS, type AuthorizationServer } from '../auth/authorization-server';
 import type { ServerKeys } from '../auth/server-keys';
 import { checkCsrfToken, csrfToken } from '../auth/server-keys';
 import { signIn } from '../auth/sign-in';
 import { approveLaunch, prepareApproval, type Approval, type ApprovalDependencies } from '../auth/approve-launch';
-import { describeScope, renderApprovalPage, renderErrorPage, renderLoginPage, type FieldError } from '../auth/pages';
-import { pageTexts } from '../auth/page-texts';
+import { describeScope, renderApprovalPage, renderErrorPage, renderLoginPage, renderReauthenticationPage, type FieldError } from '../auth/pages';
+import { pageTexts, type PageTexts } from '../auth/page-texts';
+import { BREAK_GLASS_SCOPE, EMERGENCY_PURPOSES, readStatement, REASON_LENGTH, type BreakGlassStatement, type StatementProblem } from '../auth/break-glass';
 import { parseScope, permissionLetters } from '../auth/smart-scopes';
 import { readJsonBody } from './read-json-body';
 
@@ -25,6 +28,8 @@ export interface AuthorizationRoutesOptions {
   readonly approval: ApprovalDependencies;
   /** The style document handed to apps as smart_style_url. */
   readonly smartStyle: Record<string, unknown>;
+  /** The lifetime of emergency-access tokens, in seconds (told on the approval page). */
+  readonly breakGlassTokenSeconds: number;
 }
 
 const INTERACTION = /^\/interaction\/([A-Za-z0-9_-]{10,64})(?:\/(login|confirm|abort))?$/;
@@ -43,6 +48,12 @@ function sendHtml(ctx: Context, status: number, html: string): void {
   ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
   ctx.set('X-Frame-Options', 'DENY');
   ctx.body = html;
+}
+
+function statementError(t: PageTexts, problem: StatementProblem): FieldError {
+  if (problem.field === 'purpose') return { field: 'purpose', message: problem.problem === 'missing' ? t.purposeRequired : t.purposeUnknown };
+  const message = { missing: t.reasonRequired, short: t.reasonShort(REASON_LENGTH.min), long: t.reasonLong(REASON_LENGTH.max), characters: t.reasonCharacters }[problem.problem];
+  return { field: 'reason', message };
 }
 
 async function readForm(ctx: Context): Promise<URLSearchParams> {
@@ -79,16 +90,28 @@ export function authorizationRoutes(options: AuthorizationRoutesOptions): Middle
   const callback = provider.callback();
   const styleBody = JSON.stringify(options.smartStyle);
 
-  /** Hands the interaction result to oidc-provider and sends the browser back to the authorization endpoint. */
-  async function finish(ctx: Context, result: Record<string, unknown>): Promise<void> {
-    const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  /**
+   * Hands the interaction result to oidc-provider and sends the browser back to the authorization endpoint.
+   * `keepSignIn` keeps this request's sign-in with the result (emergency access requires both in one request).
+   */
+  async function finish(ctx: Context, result: Record<string, unknown>, keepSignIn = false): Promise<void> {
+    const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: keepSignIn });
     ctx.redirect(returnTo);
     ctx.status = 303;
   }
 
-  async function approvalPage(ctx: Context, interaction: Interaction, account: AccountRecord, state: Approval & { kind: 'ask' }, errors: FieldError[], status: number): Promise<void> {
+  async function approvalPage(ctx: Context, interaction: Interaction, account: AccountRecord, state: Approval & { kind: 'ask' }, errors: FieldError[], status: number, entered: { purpose?: string; reason?: string } = {}): Promise<void> {
     const t = pageTexts(account.language);
     const uid = interaction.uid;
+    const breakGlass = state.breakGlass
+      ? {
+          seconds: options.breakGlassTokenSeconds,
+          purposes: Object.entries(EMERGENCY_PURPOSES).map(([code, label]) => ({ code, label: label[account.language] })),
+          reasonLength: REASON_LENGTH,
+          ...(entered.purpose !== undefined ? { purpose: entered.purpose } : {}),
+          ...(entered.reason !== undefined ? { reason: entered.reason } : {}),
+        }
+      : undefined;
     sendHtml(
       ctx,
       status,
@@ -101,7 +124,9 @@ export function authorizationRoutes(options: AuthorizationRoutesOptions): Middle
         userName: account.displayName,
         ...(state.fixedPatient ? { fixedPatient: { label: state.fixedPatient.label, own: state.fixedPatient.own } } : {}),
         ...(state.choices ? { patients: state.choices } : {}),
-        scopes: state.scopes.map((value) => {
+        ...(breakGlass ? { breakGlass } : {}),
+        // The emergency access itself is the subject of the page, not one of the permissions to clear.
+        scopes: state.scopes.filter((value) => value !== BREAK_GLASS_SCOPE).map((value) => {
           const parsed = parseScope(value);
           const resource = parsed.kind === 'resource' ? { context: parsed.scope.context, resourceType: parsed.scope.resourceType, letters: permissionLetters(parsed.scope), ...(parsed.scope.query ? { query: parsed.scope.query } : {}) } : undefined;
           return { value, label: describeScope(t, value, resource) };
@@ -148,10 +173,13 @@ export function authorizationRoutes(options: AuthorizationRoutesOptions): Middle
       return;
     }
     if (interaction.prompt.name === 'login') {
+      const emergency = interaction.prompt.reasons.includes(BREAK_GLASS_CHECKS.reauthentication);
+      const current = emergency ? await signedInAccount(interaction) : undefined;
+      if (current && current.status === 'active') return reauthenticate(ctx, interaction, current, action, form);
       const lang = language(ctx, interaction);
       const t = pageTexts(lang);
       const render = async (status: number, errors: FieldError[], username?: string) =>
-        sendHtml(ctx, status, renderLoginPage({ language: lang, action: `${mount}/interaction/${uid}/login`, csrf: csrfToken(keys, uid, 'login'), appName: await clientName(interaction), errors, ...(username !== undefined ? { username } : {}) }));
+        sendHtml(ctx, status, renderLoginPage({ language: lang, action: `${mount}/interaction/${uid}/login`, csrf: csrfToken(keys, uid, 'login'), appName: await clientName(interaction), errors, emergency, ...(username !== undefined ? { username } : {}) }));
       if (action === undefined) return render(200, []);
       if (action !== 'login') return render(409, []);
       const username = form.get('username') ?? '';
@@ -179,11 +207,39 @@ export function authorizationRoutes(options: AuthorizationRoutesOptions): Middle
     if (action === undefined) return approvalPage(ctx, interaction, account, state, [], 200);
     if (action !== 'confirm') return approvalPage(ctx, interaction, account, state, [], 409);
     const patient = form.get('patient') ?? undefined;
-    const grantId = await approveLaunch(approval, interaction, account, state, { scopes: form.getAll('scope'), ...(patient ? { patient } : {}) });
-    if (grantId === 'patient-required') {
-      return approvalPage(ctx, interaction, account, state, [{ field: 'patient', message: pageTexts(account.language).patientRequired }], 400);
+    let breakGlass: BreakGlassStatement | undefined;
+    if (state.breakGlass) {
+      const entered = { purpose: form.get('purpose') ?? '', reason: form.get('reason') ?? '' };
+      const read = readStatement(form.get('purpose'), form.get('reason'));
+      if ('problems' in read) {
+        const t = pageTexts(account.language);
+        const errors = read.problems.map((problem) => statementError(t, problem));
+        if (state.choices && !state.choices.some((choice) => choice.id === patient)) errors.unshift({ field: 'patient', message: t.patientRequired });
+        return approvalPage(ctx, interaction, account, state, errors, 400, entered);
+      }
+      breakGlass = read.statement;
     }
-    await finish(ctx, { consent: { grantId } });
+    const grantId = await approveLaunch(approval, interaction, account, state, { scopes: form.getAll('scope'), ...(patient ? { patient } : {}), ...(breakGlass ? { breakGlass } : {}) });
+    if (grantId === 'patient-required') {
+      return approvalPage(ctx, interaction, account, state, [{ field: 'patient', message: pageTexts(account.language).patientRequired }], 400, breakGlass ?? {});
+    }
+    await finish(ctx, { consent: { grantId } }, state.breakGlass === true);
+  }
+
+  /** Emergency access with a live session: the signed-in person's password again, throttled like any sign-in. */
+  async function reauthenticate(ctx: Context, interaction: Interaction, account: AccountRecord, action: string | undefined, form: URLSearchParams): Promise<void> {
+    const uid = interaction.uid;
+    const t = pageTexts(account.language);
+    const render = async (status: number, errors: FieldError[]) =>
+      sendHtml(ctx, status, renderReauthenticationPage({ language: account.language, action: `${mount}/interaction/${uid}/login`, csrf: csrfToken(keys, uid, 'login'), appName: await clientName(interaction), userName: account.displayName, errors }));
+    if (action === undefined) return render(200, []);
+    if (action !== 'login') return render(409, []);
+    const password = form.get('password') ?? '';
+    if (!password) return render(400, [{ field: 'password', message: t.passwordRequired }]);
+    const outcome = await signIn(records, account.username, password, ctx.ip);
+    if (outcome.kind === 'throttled') return render(429, [{ field: 'password', message: t.throttled(outcome.minutes) }]);
+    if (outcome.kind === 'invalid') return render(401, [{ field: 'password', message: t.badPassword }]);
+    await finish(ctx, { login: { accountId: outcome.account._id } });
   }
 
   return async (ctx, next) => {

@@ -17,6 +17,8 @@ export interface JobRecord {
   /** Where to resume (its own shape per kind). */
   position: Record<string, unknown>;
   processed: number;
+  /** Not to run before this time (absent: at once). */
+  runAt?: Date;
   error?: string;
   createdAt: Date;
   updatedAt: Date;
@@ -31,11 +33,13 @@ const schema = new Schema<JobRecord>(
     input: { type: Schema.Types.Mixed, default: {} },
     position: { type: Schema.Types.Mixed, default: {} },
     processed: { type: Number, default: 0 },
+    runAt: Date,
     error: String,
   },
   { collection: 'jobs', timestamps: true, minimize: false },
 );
 schema.index({ status: 1, createdAt: 1 });
+schema.index({ status: 1, runAt: 1 });
 
 export type JobModel = Model<JobRecord>;
 

@@ -139,6 +139,21 @@ describe('other kinds of provisions', () => {
   });
 });
 
+describe('provisions about other actions', () => {
+  it('a deny of contact channels only (notifications) hides no data', async () => {
+    const channel = (code: string) => ({ coding: [{ system: 'http://hl7.org/fhir/contact-point-system', code }] });
+    await put(consent('channels', { type: 'deny', action: [channel('email'), channel('sms')], provision: [{ type: 'permit', action: [channel('email')] }] }));
+    expect(await ids(nurse, 'Observation?subject=Patient/pat')).toEqual(['Observation/pat-hiv', 'Observation/pat-hr']);
+    await put(consent('channels', { type: 'deny' }, 'inactive'));
+  });
+
+  it('a deny of a consent action on data (access) restricts as one without actions', async () => {
+    await put(consent('no-access', { type: 'deny', action: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code: 'access' }] }], actor: [{ role: { text: 'nurse' }, reference: { reference: 'Practitioner/nurse' } }] }));
+    expect(await ids(nurse, 'Observation?subject=Patient/pat')).toEqual([]);
+    await put(consent('no-access', { type: 'deny' }, 'inactive'));
+  });
+});
+
 describe('revocation (seed 001 scenario 5)', () => {
   it('takes effect on the very next request', async () => {
     expect((await get(doctor, 'Observation/pat-hr')).status).toBe(403);

@@ -18,6 +18,13 @@ describe('settings', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL must be one of');
   });
 
+  it('keeps an emergency-access token short-lived (seed 000 2.1)', () => {
+    expect(loadConfig({}).breakGlassTokenSeconds).toBe(900);
+    expect(loadConfig({ BREAK_GLASS_TOKEN_SECONDS: '600' }).breakGlassTokenSeconds).toBe(600);
+    expect(() => loadConfig({ BREAK_GLASS_TOKEN_SECONDS: '86400' })).toThrow(new ConfigError("BREAK_GLASS_TOKEN_SECONDS must be an integer from 10 to 14400, got '86400'"));
+    expect(() => loadConfig({ BREAK_GLASS_TOKEN_SECONDS: '5' })).toThrow(new ConfigError("BREAK_GLASS_TOKEN_SECONDS must be an integer from 10 to 14400, got '5'"));
+  });
+
   it('never echoes credentials of a malformed connection string', () => {
     expect(() => loadConfig({ MONGODB_URI: 'not a url with user:secret@' })).toThrow(new ConfigError('MONGODB_URI must be a valid URL'));
   });

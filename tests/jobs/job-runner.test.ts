@@ -1,6 +1,7 @@
 /**
  * Durable jobs (DESIGN.md "jobs/"): a job advances in steps, its position is saved after each, and a runner started
- * after a stop resumes it from there; a failing step marks the job failed with its reason.
+ * after a stop resumes it from there; a failing step marks the job failed with its reason. A scheduled job runs when
+ * it is due without anything waking the runner, also after a restart; a runner takes only the kinds it knows.
  */
 import mongoose from 'mongoose';
 import pino from 'pino';
@@ -90,4 +91,53 @@ describe('job runner', () => {
     expect(await jobs.findById(id).lean()).toMatchObject({ status: 'failed', error: 'disk on fire' });
     await runner.stop();
   });
+
+  it('runs a scheduled job when it is due, without being woken', async () => {
+    const seen: number[] = [];
+    const runner = startJobRunner(jobs, { later: counting(seen) }, logger);
+    const id = await runner.enqueue('later', 'org-a', { to: 1 }, { runAt: new Date(Date.now() + 400) });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(seen).toEqual([]);
+    expect((await jobs.findById(id).lean())?.status).toBe('queued');
+    await until(async () => (await jobs.findById(id).lean())?.status === 'completed');
+    expect(seen).toEqual([1]);
+    await runner.stop();
+  });
+
+  it('runs a scheduled job whose time passed while no runner was started (restart)', async () => {
+    const first = startJobRunner(jobs, { restart: counting([]) }, logger);
+    const id = await first.enqueue('restart', 'org-a', { to: 1 }, { runAt: new Date(Date.now() + 200) });
+    await first.stop();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await jobs.findById(id).lean())?.status).toBe('queued');
+    const seen: number[] = [];
+    const second = startJobRunner(jobs, { restart: counting(seen) }, logger);
+    await until(async () => (await jobs.findById(id).lean())?.status === 'completed');
+    expect(seen).toEqual([1]);
+    await second.stop();
+  });
+
+  it('takes only the kinds it knows and leaves the others to their runner', async () => {
+    const mine: number[] = [];
+    const theirs: number[] = [];
+    const one = startJobRunner(jobs, { mine: counting(mine) }, logger);
+    const other = await one.enqueue('theirs', 'org-a', { to: 1 });
+    await one.enqueue('mine', 'org-a', { to: 1 });
+    await one.idle();
+    expect(mine).toEqual([1]);
+    expect((await jobs.findById(other).lean())?.status).toBe('queued');
+    const two = startJobRunner(jobs, { theirs: counting(theirs) }, logger);
+    await until(async () => (await jobs.findById(other).lean())?.status === 'completed');
+    expect(theirs).toEqual([1]);
+    await Promise.all([one.stop(), two.stop()]);
+  });
 });
+
+/** Polls until `check` holds, failing after five seconds. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

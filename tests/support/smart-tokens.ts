@@ -57,6 +57,8 @@ export interface UserTokenOptions {
   readonly language?: 'en' | 'es';
   /** The patient to pick in the standalone launch picker. */
   readonly patient?: string;
+  /** Designations of the account (emergency access, compliance review). */
+  readonly flags?: { breakGlass?: boolean; complianceReviewer?: boolean };
 }
 
 /** A user token from a standalone launch of a new public app registered with `scope`, with its account. */
@@ -65,6 +67,7 @@ export async function userClient(server: FhirTestServer, options: UserTokenOptio
     ...(options.fhirUser ? { fhirUser: options.fhirUser } : {}),
     ...(options.department ? { department: options.department } : {}),
     ...(options.language ? { language: options.language } : {}),
+    ...(options.flags ? { flags: options.flags } : {}),
   });
   const app = await registerApp(server, { client_name: `App ${++registered}`, kind: 'public', redirect_uris: [REDIRECT], scope: options.scope });
   const pkce = pkcePair();

@@ -21,7 +21,7 @@ export interface TestAccount {
 let accountCounter = 0;
 
 /** Inserts an account (password hashed as the server does). */
-export async function createAccount(server: FhirTestServer, role: Persona, options: { fhirUser?: string; department?: string; language?: 'en' | 'es'; tenant?: string; status?: 'active' | 'inactive' } = {}): Promise<TestAccount> {
+export async function createAccount(server: FhirTestServer, role: Persona, options: { fhirUser?: string; department?: string; language?: 'en' | 'es'; tenant?: string; status?: 'active' | 'inactive'; flags?: { breakGlass?: boolean; complianceReviewer?: boolean } } = {}): Promise<TestAccount> {
   const username = `${role}-${++accountCounter}-${randomBytes(3).toString('hex')}`;
   const password = `pw-${randomBytes(8).toString('hex')}`;
   const id = `acct-${username}`;
@@ -36,6 +36,7 @@ export async function createAccount(server: FhirTestServer, role: Persona, optio
     displayName: `Test ${role}`,
     ...(options.fhirUser ? { fhirUser: options.fhirUser } : {}),
     ...(options.department ? { department: options.department } : {}),
+    ...options.flags,
   });
   return { username, password, id };
 }
