@@ -206,8 +206,25 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
     },
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // RFC 7662 section 4: the server decides who may learn about a token. A token's own client may; so may a
+      // confidential client of an access token's organization (a resource server of that organization); nobody
+      // else, so that a client of one organization never learns the patient or user of another's token.
+      introspection: {
+        enabled: true,
+        allowedPolicy: (ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none' || !('extra' in token)) return false;
+          return clientMeta(client).tenant === (token.extra as TokenExtra | undefined)?.tenant;
+        },
+      },
+      // RFC 7009 section 2.1: a client revokes only its own tokens; another client's attempt is refused.
+      revocation: {
+        enabled: true,
+        allowedPolicy: (ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
       clientCredentials: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },

@@ -6,6 +6,7 @@
 import { signClientAssertion } from '../../src/auth/client-assertion';
 import { startFhirServer, newKeyPair, type FhirTestServer } from '../support/fhir-server';
 import { registerApp } from './support/smart-harness';
+import { buildClientRecord } from '../../src/auth/client-applications';
 
 let server: FhirTestServer;
 
@@ -141,6 +142,42 @@ describe('the FHIR API as a protected resource (RFC 6750 section 3)', () => {
     expect(await introspect()).toEqual({ active: false });
     const response = await fetch(`${server.baseUrl}/Patient/x`, { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(401);
+  });
+
+  /** Another backend client, of the suite's organization or of `tenant`, and a form posting `token` as that client to `endpoint`. */
+  async function otherBackend(tenant?: string): Promise<(endpoint: 'introspection' | 'revocation', token: string) => Promise<Response>> {
+    const keys = newKeyPair(`other-${tenant ?? 'same'}`);
+    const registration = { client_name: `Other backend of ${tenant ?? 'the suite'}`, kind: 'backend', jwks: { keys: [keys.publicJwk] }, scope: 'system/Patient.rs' };
+    let clientId: string;
+    if (tenant) {
+      const { record } = buildClientRecord(registration, tenant);
+      await server.db.collection('auth_clients').insertOne(record as never);
+      clientId = record._id;
+    } else {
+      clientId = (await registerApp(server, registration)).client_id;
+    }
+    return (endpoint, token) => {
+      const signed = signClientAssertion({ clientId, privateJwk: keys.privateJwk, tokenUrl: `${server.issuer}/token/${endpoint}` });
+      return fetch(`${server.issuer}/token/${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: signed }) });
+    };
+  }
+
+  it("lets a confidential client of the token's organization introspect it (a resource server), and nobody of another organization (RFC 7662 section 4)", async () => {
+    const token = String((await clientCredentials(assertion(), 'system/Patient.rs')).body.access_token);
+    const sameOrganization = await otherBackend();
+    const otherOrganization = await otherBackend('org-elsewhere');
+    expect(await (await sameOrganization('introspection', token)).json()).toMatchObject({ active: true, client_id: server.backend.clientId, tenant: server.tenant });
+    expect(await (await otherOrganization('introspection', token)).json()).toEqual({ active: false });
+  });
+
+  it("refuses to revoke another client's token, which stays active (RFC 7009 section 2.1)", async () => {
+    const token = String((await clientCredentials(assertion(), 'system/Patient.rs')).body.access_token);
+    const sameOrganization = await otherBackend();
+    const refused = await sameOrganization('revocation', token);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_request', error_description: 'client is not authorized to revoke the presented token' });
+    const read = await fetch(`${server.baseUrl}/Patient?_id=x`, { headers: { authorization: `Bearer ${token}` } });
+    expect(read.status).toBe(200);
   });
 
   it('keeps GET /metadata public, with the SMART security service and oauth-uris', async () => {
