@@ -61,9 +61,12 @@ export function startJobRunner(jobs: JobModel, kinds: Readonly<Record<string, Jo
     return true;
   };
 
-  /** Sleeps until the earliest scheduled job of a known kind is due. */
+  /**
+   * Sleeps until the earliest scheduled job of a known kind is due. One that fell due since the last look (a timer
+   * firing a little early, or a slow query) is due at once: looking only at future ones would leave it asleep.
+   */
   const sleepUntilNext = async (): Promise<void> => {
-    const next = await jobs.findOne({ status: 'queued', kind: { $in: known }, runAt: { $gt: new Date() } }, { runAt: 1 }).sort({ runAt: 1 }).lean<JobRecord>();
+    const next = await jobs.findOne({ status: 'queued', kind: { $in: known }, runAt: { $ne: null } }, { runAt: 1 }).sort({ runAt: 1 }).lean<JobRecord>();
     if (stopped || !next?.runAt) return;
     clearTimeout(timer);
     timer = setTimeout(wake, Math.min(Math.max(next.runAt.getTime() - Date.now(), 0), MAX_SLEEP_MS));

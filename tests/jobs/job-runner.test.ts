@@ -117,6 +117,29 @@ describe('job runner', () => {
     await second.stop();
   });
 
+  it('runs a scheduled job that fell due while the runner was looking for due jobs (a slow query)', async () => {
+    // Every look for a due job takes 150 ms, computed with the time it started: the job, due 50 ms after the
+    // enqueue, is not due for the first look and already past when the runner decides how long to sleep.
+    const slow = new Proxy(jobs, {
+      get(target, property, receiver) {
+        if (property !== 'findOneAndUpdate') return Reflect.get(target, property, receiver);
+        return (...args: Parameters<JobModel['findOneAndUpdate']>) => ({
+          lean: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            return target.findOneAndUpdate(...args).lean();
+          },
+        });
+      },
+    });
+    const seen: number[] = [];
+    const runner = startJobRunner(slow, { slow: counting(seen) }, logger);
+    await runner.idle();
+    const id = await runner.enqueue('slow', 'org-a', { to: 1 }, { runAt: new Date(Date.now() + 50) });
+    await until(async () => (await jobs.findById(id).lean())?.status === 'completed');
+    expect(seen).toEqual([1]);
+    await runner.stop();
+  });
+
   it('takes only the kinds it knows and leaves the others to their runner', async () => {
     const mine: number[] = [];
     const theirs: number[] = [];
