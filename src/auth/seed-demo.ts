@@ -4,7 +4,6 @@
  * confidential app and a backend-services client whose private key sits in seed/ (demo only). Loaded by
  * `npm start` when the database has no accounts yet, unless SEED_DEMO=false.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
@@ -13,9 +12,10 @@ import type { AccountRecord, AuthRecords, Language } from './auth-records';
 import { buildClientRecord, type ClientRegistration } from './client-applications';
 import { hashPassword } from './passwords';
 import type { Persona } from './principal';
+import { projectFile } from '../config/project-files';
 
 /** seed/ at the project root, from src/auth (ts-node) or dist/src/auth (npm start). */
-const SEED_DIR = [path.resolve(__dirname, '../../seed'), path.resolve(__dirname, '../../../seed')].find((dir) => existsSync(path.join(dir, 'demo.json'))) ?? path.resolve(__dirname, '../../seed');
+const SEED_DIR = projectFile('seed');
 export const DEMO_SEED_FILE = path.join(SEED_DIR, 'demo.json');
 export const DEMO_BACKEND_KEY_FILE = path.join(SEED_DIR, 'demo-backend-private-key.jwk.json');
 

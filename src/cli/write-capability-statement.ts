@@ -3,12 +3,12 @@
  * the same data the router serves from; a test fails when the published copy is stale.
  */
 import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { OPERATIONS } from '../fhir/operations';
 import { buildRegistry } from '../fhir/registry';
 import { buildCapabilityStatement } from '../fhir/interactions/capabilities';
 import { baseSearchParameters } from '../search/search-parameters';
 import { buildCapabilitySecurity } from '../auth/smart-discovery';
+import { projectFile } from '../config/project-files';
 
 /** The base URL written into the published copy (the default local address). */
 export const PUBLISHED_BASE_URL = 'http://localhost:8080/fhir';
@@ -21,7 +21,7 @@ export function buildPublishedStatement() {
 
 async function main(): Promise<void> {
   const statement = buildPublishedStatement();
-  const file = path.resolve(__dirname, '../../capability-statement/CapabilityStatement.json');
+  const file = projectFile('capability-statement', 'CapabilityStatement.json');
   await writeFile(file, `${JSON.stringify(statement, null, 2)}\n`);
   process.stdout.write(`wrote ${file}\n`);
 }

