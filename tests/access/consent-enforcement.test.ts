@@ -7,6 +7,7 @@
 import type { Bundle, Consent, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { startFhirServer, type FhirTestServer } from '../support/fhir-server';
 import { userClient, type TokenClient } from '../support/smart-tokens';
+import { auditOf } from '../support/audit-events';
 
 let server: FhirTestServer;
 let doctor: TokenClient;
@@ -73,11 +74,15 @@ async function ids(client: TokenClient, path: string): Promise<string[]> {
 }
 
 describe('a deny provision for one actor and one data class', () => {
-  it('refuses the restricted record by id, version and history, naming the consent rule', async () => {
+  it('refuses the restricted record by id, version and history, naming the consent rule and the escalation path, audited', async () => {
     for (const path of ['Observation/pat-hr', 'Observation/pat-hr/_history/1', 'Observation/pat-hr/_history']) {
-      const { status, body } = await get(doctor, path);
-      expect(status).toBe(403);
-      expect(body.issue[0]?.diagnostics).toContain("rule 'consent'");
+      const response = await doctor.fetch(`${server.baseUrl}/${path}`);
+      const { issue } = (await response.json()) as OperationOutcome;
+      expect(response.status).toBe(403);
+      expect(issue[0]?.diagnostics).toContain("rule 'consent'");
+      // seed 000 4.3: restricted data is refused with the escalation path, and the attempt is logged.
+      expect(issue[1]?.diagnostics).toContain('break-the-glass');
+      expect(await auditOf(server, response.headers.get('x-request-id') ?? '')).toMatchObject({ outcome: '4', outcomeDesc: `Refused by access rule 'consent': ${issue[0]?.diagnostics}` });
     }
   });
 
