@@ -47,12 +47,14 @@ export const INTERACTION_LETTER: Record<AccessInteraction, ScopeInteraction> = {
 export type RuleAnswer =
   | { readonly kind: 'allow'; readonly filter?: readonly Criterion[] }
   | { readonly kind: 'restrict'; readonly filter: readonly Criterion[]; readonly reasons?: readonly string[] }
-  | { readonly kind: 'deny'; readonly reason: string; readonly escalation?: string }
+  | { readonly kind: 'deny'; readonly reason: string }
   | { readonly kind: 'abstain' };
 
 export interface AccessRule {
   /** Named in every denial it makes, in the OperationOutcome and in the audit trail. */
   readonly name: string;
+  /** The escalation path of its refusals, denials and filters alike (seed 000 4.3); default: DEFAULT_ESCALATION. */
+  readonly escalation?: string;
   decide(question: AccessQuestion): RuleAnswer;
 }
 
@@ -62,14 +64,18 @@ export interface RuleFilter {
   readonly criteria: readonly Criterion[];
   /** Why each criterion exists, said when a resource fails it (aligned with `criteria`; default: a generic text). */
   readonly reasons?: readonly string[];
+  readonly escalation: string;
 }
 
 /** The decision of the whole policy for one interaction on one type. */
 export type Decision =
   | { readonly kind: 'allow'; readonly filters: readonly RuleFilter[] }
-  | { readonly kind: 'deny'; readonly rule: string; readonly reason: string; readonly escalation?: string };
+  | { readonly kind: 'deny'; readonly rule: string; readonly reason: string; readonly escalation: string };
 
 export const DEFAULT_DENY = 'default-deny';
+
+/** The escalation path of refusals whose rule names none of its own (seed 000 4.3: every refusal names one). */
+export const DEFAULT_ESCALATION = 'If your work requires this access, ask an organization administrator of your organization to review the access policy or escalate it to the compliance team.';
 
 /** Runs the rules in order. */
 export function decide(rules: readonly AccessRule[], question: AccessQuestion): Decision {
@@ -77,15 +83,16 @@ export function decide(rules: readonly AccessRule[], question: AccessQuestion): 
   let allowed = false;
   for (const rule of rules) {
     const answer = rule.decide(question);
-    if (answer.kind === 'deny') return { kind: 'deny', rule: rule.name, reason: answer.reason, ...(answer.escalation ? { escalation: answer.escalation } : {}) };
+    const escalation = rule.escalation ?? DEFAULT_ESCALATION;
+    if (answer.kind === 'deny') return { kind: 'deny', rule: rule.name, reason: answer.reason, escalation };
     if (answer.kind === 'allow' || answer.kind === 'restrict') {
       if (answer.kind === 'allow') allowed = true;
       if (answer.filter && answer.filter.length > 0) {
-        filters.push({ rule: rule.name, criteria: answer.filter, ...(answer.kind === 'restrict' && answer.reasons ? { reasons: answer.reasons } : {}) });
+        filters.push({ rule: rule.name, criteria: answer.filter, escalation, ...(answer.kind === 'restrict' && answer.reasons ? { reasons: answer.reasons } : {}) });
       }
     }
   }
-  if (!allowed) return { kind: 'deny', rule: DEFAULT_DENY, reason: `nothing grants ${question.interaction} on ${question.resourceType}` };
+  if (!allowed) return { kind: 'deny', rule: DEFAULT_DENY, reason: `nothing grants ${question.interaction} on ${question.resourceType}`, escalation: DEFAULT_ESCALATION };
   return { kind: 'allow', filters };
 }
 
@@ -93,10 +100,12 @@ export function decide(rules: readonly AccessRule[], question: AccessQuestion): 
  * The 403 a client receives for a refusal (requirements seed 000 4.3): what was refused, by which rule, why, and
  * the escalation path when there is one.
  */
-export function accessDenied(question: Pick<AccessQuestion, 'interaction' | 'resourceType'>, rule: string, reason: string, escalation?: string): FhirError {
+export function accessDenied(question: Pick<AccessQuestion, 'interaction' | 'resourceType'>, rule: string, reason: string, escalation: string): FhirError {
   const diagnostics = `Access denied by rule '${rule}': ${question.interaction} on ${question.resourceType} is not permitted (${reason})`;
-  const issues: OperationOutcomeIssue[] = [{ severity: 'error', code: 'forbidden', diagnostics }];
-  if (escalation) issues.push({ severity: 'information', code: 'informational', diagnostics: escalation });
+  const issues: OperationOutcomeIssue[] = [
+    { severity: 'error', code: 'forbidden', diagnostics },
+    { severity: 'information', code: 'informational', diagnostics: escalation },
+  ];
   return new FhirError('forbidden', diagnostics, { rule, issues });
 }
 
@@ -138,11 +147,11 @@ export function createAccessControl(principal: Principal, rules: readonly Access
     return made.filters;
   };
   const check = (interaction: AccessInteraction, resource: Resource): void => {
-    for (const { rule, criteria, reasons } of require(interaction, resource.resourceType)) {
+    for (const { rule, criteria, reasons, escalation } of require(interaction, resource.resourceType)) {
       const failed = reasons ? criteria.findIndex((criterion) => !store.matches(resource, [criterion])) : store.matches(resource, criteria) ? -1 : 0;
       if (failed >= 0) {
         const what = `${resource.resourceType}/${resource.id ?? '(new)'}`;
-        throw accessDenied({ interaction, resourceType: resource.resourceType }, rule, reasons?.[failed] ? `${what}: ${reasons[failed]}` : `${what} lies outside what this access is confined to`);
+        throw accessDenied({ interaction, resourceType: resource.resourceType }, rule, reasons?.[failed] ? `${what}: ${reasons[failed]}` : `${what} lies outside what this access is confined to`, escalation);
       }
     }
   };

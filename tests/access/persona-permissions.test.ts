@@ -1,7 +1,9 @@
 /**
  * The persona permission table (issue 6 "Roles", requirements seed 001; docs/permissions.md) proven end to end:
  * each persona signs in through the real authorization code flow with `user/*.cruds` and is allowed, or refused
- * with a 403 naming the rule `persona-permissions` and the escalation path, on representative resources.
+ * with a 403 naming the rule `persona-permissions`, the reason and the escalation path, on representative resources;
+ * every refusal leaves an AuditEvent with outcome 4 naming the deciding rule (seed 000 4.3, seed 001 EARS summary:
+ * "deny the action, notify the user, and record the failed attempt").
  * Conditional grants: doctors and nurses reach the patients they care for, technicians the orders of their
  * department and those patients, department heads their department's schedules, patients their own record.
  */
@@ -12,6 +14,7 @@ import { PERMISSIONS_DOC } from '../../src/cli/write-permissions-doc';
 import { readFile } from 'node:fs/promises';
 import { startFhirServer, type FhirTestServer } from '../support/fhir-server';
 import { userClient, type TokenClient } from '../support/smart-tokens';
+import { auditOf } from '../support/audit-events';
 
 let server: FhirTestServer;
 
@@ -67,12 +70,17 @@ async function allowed(client: TokenClient, method: string, path: string, body?:
   return payload;
 }
 
+/** A refusal (seed 000 4.3): 403 saying what, by which rule and why, with the escalation path, and audited. */
 async function refused(client: TokenClient, method: string, path: string, body?: unknown, reason?: string): Promise<void> {
   const response = await call(client, method, path, body);
   const outcome = (await response.json()) as OperationOutcome;
   expect({ status: response.status, code: outcome.issue?.[0]?.code }).toEqual({ status: 403, code: 'forbidden' });
-  expect(outcome.issue[0]?.diagnostics).toContain("rule 'persona-permissions'");
-  if (reason) expect(outcome.issue[0]?.diagnostics).toContain(reason);
+  const [refusal, escalation] = outcome.issue;
+  expect(refusal?.diagnostics).toContain("rule 'persona-permissions'");
+  if (reason) expect(refusal?.diagnostics).toContain(reason);
+  expect(escalation).toMatchObject({ severity: 'information', diagnostics: expect.stringMatching(/ask|request/) });
+  const event = await auditOf(server, response.headers.get('x-request-id') ?? '');
+  expect({ outcome: event.outcome, outcomeDesc: event.outcomeDesc }).toEqual({ outcome: '4', outcomeDesc: `Refused by access rule 'persona-permissions': ${refusal?.diagnostics}` });
 }
 
 const ids = async (client: TokenClient, query: string): Promise<string[]> => ((await allowed(client, 'GET', query)) as Bundle).entry?.map((e) => e.resource?.id as string).sort() ?? [];
@@ -159,6 +167,26 @@ describe('patient (its own record)', () => {
     expect(await ids(patient, 'Patient')).toEqual(['cared']);
     await allowed(patient, 'POST', 'Consent', { resourceType: 'Consent', status: 'active', scope: { text: 'privacy' }, category: [{ text: 'privacy' }], patient: { reference: 'Patient/cared' }, policyRule: { text: 'opt-in' } });
     await refused(patient, 'POST', 'Observation', { ...observation('y', 'cared'), id: undefined }, 'the patient role may not create Observation');
+  });
+});
+
+describe('writes beyond the table, one per persona', () => {
+  // seed 001 "Permission boundaries": each persona keeps to its workflows, and what it may read or update it may
+  // not necessarily delete. Each refusal is audited (checked by `refused`) and changes nothing.
+  const cases: [Persona, string, string | undefined, string, string][] = [
+    ['system-admin', 'Practitioner/sysadmin', undefined, 'Patient/cared', 'the system-admin role may not delete Patient'],
+    ['org-admin', 'Practitioner/admin', undefined, 'Observation/obs-cared', 'the org-admin role may not delete Observation'],
+    ['department-head', 'Practitioner/head', 'cardiology', 'ServiceRequest/ecg', 'the department-head role may not delete ServiceRequest'],
+    ['doctor', 'Practitioner/doc', undefined, 'Patient/cared', 'the doctor role may not delete Patient'],
+    ['nurse', 'Practitioner/nurse', undefined, 'Observation/obs-cared', 'the nurse role may not delete Observation'],
+    ['technician', 'Practitioner/tech', 'radiology', 'ServiceRequest/xray', 'the technician role may not delete ServiceRequest'],
+    ['receptionist', 'Practitioner/reception', undefined, 'Coverage/cov', 'the receptionist role may not delete Coverage'],
+    ['patient', 'Patient/cared', undefined, 'Observation/obs-cared', 'the patient role may not delete Observation'],
+  ];
+
+  it.each(cases)('%s may not delete a record beyond its grants', async (role, fhirUser, department, path, reason) => {
+    await refused(await as(role, fhirUser, department), 'DELETE', path, undefined, reason);
+    expect((await server.fetch(`${server.baseUrl}/${path}`)).status).toBe(200);
   });
 });
 

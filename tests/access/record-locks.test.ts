@@ -70,6 +70,8 @@ describe('locking a record (Patient/$lock)', () => {
       expect(refused.status).toBe(403);
       expect(refused.body.issue[0]?.diagnostics).toContain("rule 'record-lock'");
       expect(refused.body.issue[0]?.diagnostics).toContain('is locked for a legal hold (Litigation case 2026-17) and is read-only');
+      // seed 000 4.3: a refused write on a locked record names the escalation path.
+      expect(refused.body.issue[1]).toMatchObject({ severity: 'information', diagnostics: expect.stringContaining('to lift it (Patient/$unlock)') });
     }
     expect((await call(doctor, 'GET', 'Observation/held-obs')).status).toBe(200);
     expect((await call(doctor, 'POST', 'Observation', { ...heartRate, subject: { reference: 'Patient/free' } })).status).toBe(201);

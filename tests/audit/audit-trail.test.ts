@@ -8,6 +8,7 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Bundle, Observation, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { startFhirServer, type FhirTestServer } from '../support/fhir-server';
 import { userClient, type TokenClient } from '../support/smart-tokens';
+import { auditOf as auditEventOf, storedAuditOf as storedAuditEvent } from '../support/audit-events';
 import { assertValid } from '../../src/validation/assert-valid';
 import { createAuditRecorder } from '../../src/audit/audit-recorder';
 import { createChainedAuditSink } from '../../src/audit/chained-audit-sink';
@@ -33,17 +34,8 @@ async function send(client: Pick<TokenClient, 'fetch'>, path: string, init: Requ
   return { response, requestId };
 }
 
-/** The stored AuditEvent of a request, read straight from the database (no request of its own). */
-async function storedAuditOf(requestId: string): Promise<AuditEvent | undefined> {
-  const doc = await server.db.collection('AuditEvent').findOne({ tenant: server.tenant, 'resource.entity': { $elemMatch: { 'type.code': 'XrequestId', 'what.identifier.value': requestId } } });
-  return (doc?.resource as AuditEvent | undefined) ?? undefined;
-}
-
-async function auditOf(requestId: string): Promise<AuditEvent> {
-  const event = await storedAuditOf(requestId);
-  if (!event) throw new Error(`no AuditEvent for request ${requestId}`);
-  return event;
-}
+const storedAuditOf = (requestId: string): Promise<AuditEvent | undefined> => storedAuditEvent(server, requestId);
+const auditOf = (requestId: string): Promise<AuditEvent> => auditEventOf(server, requestId);
 
 const agentOfType = (event: AuditEvent, code: string): AuditEventAgent | undefined => event.agent.find((a) => a.type?.coding?.some((c) => c.code === code));
 const entitiesWithRole = (event: AuditEvent, role: string): AuditEventEntity[] => (event.entity ?? []).filter((e) => e.role?.code === role);

@@ -23,6 +23,8 @@ function excluding(restriction: Restriction, resourceType: string): Criterion | 
 export function consentRule(): AccessRule {
   return {
     name: CONSENT_RULE,
+    escalation:
+      "The patient's consent withholds this data: only the patient can change that consent (ask the patient, or an organization administrator to contact the patient); in a clinical emergency, request break-the-glass access for the patient.",
     decide: ({ principal, resourceType, facts }): RuleAnswer => {
       const lifted = principal.breakGlass && principal.breakGlass.expiresAt.getTime() > Date.now() ? principal.breakGlass.patient : undefined;
       const filter = facts.restrictions.filter((r) => r.patient !== lifted).flatMap((r) => excluding(r, resourceType) ?? []);

@@ -50,6 +50,8 @@ const VERBS = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' } 
 export function personaPermissionsRule(): AccessRule {
   return {
     name: PERSONA_RULE,
+    escalation:
+      "If your work requires it, ask an organization administrator of your organization to review your role, your department or the patient's care team, or to grant temporary elevated permissions; in a clinical emergency, request break-the-glass access for the patient.",
     decide: (question): RuleAnswer => {
       const { principal, interaction, resourceType } = question;
       if (principal.kind !== 'user' || !principal.role) return { kind: 'abstain' };
@@ -61,7 +63,6 @@ export function personaPermissionsRule(): AccessRule {
         return {
           kind: 'deny',
           reason: `the ${principal.role} role may not ${VERBS[letter]} ${resourceType} resources`,
-          escalation: `If your work requires it, ask an organization administrator of your organization to review your role or grant temporary elevated permissions; in a clinical emergency, request break-the-glass access for the patient.`,
         };
       }
       if (grants.some((grant) => grant.when === undefined)) return { kind: 'allow' };

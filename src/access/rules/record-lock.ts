@@ -23,6 +23,7 @@ function outsideLock(lock: RecordLock, resourceType: string): Criterion | undefi
 export function recordLockRule(): AccessRule {
   return {
     name: RECORD_LOCK_RULE,
+    escalation: 'Ask the reviewer who placed the lock, or an organization administrator, to lift it (Patient/$unlock) when the review allows; the record stays readable meanwhile.',
     decide: ({ principal, interaction, resourceType, facts }): RuleAnswer => {
       if (readsData(interaction)) return { kind: 'abstain' };
       const filter: Criterion[] = [];

@@ -48,6 +48,7 @@ function example(principal: Principal, letter: ScopeInteraction, resourceType: s
 export function smartScopesRule(parameters: SearchParameterRegistry): AccessRule {
   return {
     name: SMART_SCOPES_RULE,
+    escalation: 'Authorize the application again asking for the scope it needs; if your role does not allow that scope, ask an organization administrator of your organization.',
     decide: ({ principal, interaction, resourceType }): RuleAnswer => {
       const letter = INTERACTION_LETTER[interaction];
       const granting = principal.scopes.filter((s) => (s.resourceType === '*' || s.resourceType === resourceType) && s.interactions.has(letter));
