@@ -314,6 +314,21 @@ describe('organization policy', () => {
       expect(formField(page.html, 'version')).toBe(published.body.id);
     });
 
+    it('comes before the statement of an emergency access, which keeps the sign-in of the same request', async () => {
+      const emergencyScope = 'openid fhirUser launch/patient user/*.cruds break-glass';
+      const emergencyApp = await registerApp(server, { client_name: 'Emergency', kind: 'public', redirect_uris: [REDIRECT], scope: emergencyScope });
+      const browser = new Browser();
+      const query = new URLSearchParams({ response_type: 'code', client_id: emergencyApp.client_id, redirect_uri: REDIRECT, scope: emergencyScope, state: 'btg', aud: server.baseUrl, code_challenge: pkcePair().challenge, code_challenge_method: 'S256' });
+      const login = await browser.follow(`${server.issuer}/auth?${query}`, server.origin);
+      const signedIn = await browser.request(formAction(login.html, server.origin), { form: { csrf: formField(login.html, 'csrf') ?? '', username: doctor.username, password: doctor.password } });
+      const policyPage = await browser.follow(signedIn.location as string, server.origin);
+      expect(policyPage.html).toContain('<h1>Terms 2027</h1>');
+      const answered = await answer(browser, policyPage.html, 'decline');
+      const statement = await browser.follow(answered.location as string, server.origin);
+      expect(statement.html).toContain('<h1>Emergency access (break the glass)</h1>');
+      expect(statement.html).toContain('name="reason"');
+    });
+
     it('only concerns the personas it names', async () => {
       const published = await publish(admin, { ...VERSION, title: { en: 'Patient terms', es: 'Condiciones para pacientes' }, personas: ['patient'] });
       expect(published.body.version).toBe(3);
