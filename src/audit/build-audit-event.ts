@@ -132,7 +132,7 @@ function queryEntity(exchange: AuditedExchange, interaction: AuditedInteraction 
   const searching = interaction === 'search-type' || interaction === 'search-system' || interaction?.startsWith('history') || interaction === 'operation';
   if (!searching && exchange.query.length === 0) return undefined;
   // A token must never reach the audit trail, even one a client put in the URL.
-  const query = new URLSearchParams(exchange.query.map(([name, value]) => [name, name === 'access_token' ? '***' : value])).toString();
+  const query = new URLSearchParams(exchange.query.map(([name, value]): [string, string] => [name, name === 'access_token' ? '***' : value])).toString();
   const path = exchange.path.map((segment) => segment.replace(/[%/?#\s]/g, encodeURIComponent)).join('/');
   const relative = `${path}${query ? `?${query}` : ''}`;
   return {
