@@ -50,6 +50,8 @@ import { serverManagedRule } from './access/rules/server-managed';
 import { Elevations } from './access/elevations';
 import { onConsentRevocations } from './workflows/consent-revocation';
 import { principalOfAccount } from './auth/principal';
+import { createOrganizationPolicies } from './auth/organization-policies';
+import { organizationPolicyRule } from './access/rules/organization-policy';
 import { openJobRecords } from './jobs/job-records';
 import { startJobRunner } from './jobs/job-runner';
 import { loadSearchParameters, onSearchParameterWrites, REINDEX_JOB, reindexStep } from './jobs/reindex-search-parameters';
@@ -137,14 +139,22 @@ export async function createApp({ config, database, logger, origin, catalog, wit
   const overrideDependencies = { overrides: await openOverrideRecords(connection), accounts: records.accounts, outbox: notifications.outbox, storeFor, revokeGrant: (grantId: string) => revokeGrantRecords(records, grantId), validate: assertValid };
   const overrideRunner = startJobRunner(jobs, { [END_OVERRIDE_JOB]: endOverrideStep(overrideDependencies) }, logger);
   const breakGlass = createOverrideWorkflow(overrideDependencies, overrideRunner);
-  const server = await createAuthorizationServer({ records, keys, ...endpoints, logger, breakGlass: { tokenSeconds: config.breakGlassTokenSeconds, overrides: breakGlass } });
+  const auditRecorder = createAuditRecorder({
+    sink: createChainedAuditSink(storeFor),
+    storeFor,
+    parametersFor: (tenant) => catalog.registryFor(tenant),
+    identity: { software: SOFTWARE.name, issuer: endpoints.issuer, clientRegistry: `${serverOrigin}${ADMIN_MOUNT}/clients` },
+  });
+  // Answers to the organizations' terms of use and privacy policy go to the same audit trail as FHIR requests.
+  const policies = createOrganizationPolicies({ records, audit: (decision) => auditRecorder.recordPolicyDecision(decision), registry: `${serverOrigin}${ADMIN_MOUNT}/policies` });
+  const server = await createAuthorizationServer({ records, keys, ...endpoints, logger, breakGlass: { tokenSeconds: config.breakGlassTokenSeconds, overrides: breakGlass }, policies });
   if (config.seedDemo && (await seedDemo(records, database.storeFor(config.defaultTenant), assertValid))) {
     logger.info({ tenant: config.defaultTenant }, 'loaded the demo seed (seed/demo.json)');
   }
   const security = buildCapabilitySecurity(endpoints);
   const accessRules = withoutPolicyAndAudit
     ? [ALLOW_EVERYTHING]
-    : [auditImmutableRule(), smartScopesRule(baseSearchParameters()), personaPermissionsRule(), consentRule(), recordLockRule(), serverManagedRule(), breakGlassReviewRule()];
+    : [auditImmutableRule(), organizationPolicyRule(), smartScopesRule(baseSearchParameters()), personaPermissionsRule(), consentRule(), recordLockRule(), serverManagedRule(), breakGlassReviewRule()];
   await loadSearchParameters(await database.tenantsWith('SearchParameter'), storeFor, catalog, jobs);
   const runner = startJobRunner(jobs, { [REINDEX_JOB]: reindexStep(storeFor, catalog) }, logger);
   const consents = new ConsentDirectives();
@@ -154,12 +164,6 @@ export async function createApp({ config, database, logger, origin, catalog, wit
   const writeListeners: WriteListener[] = [onSearchParameterWrites(storeFor, catalog, runner, (error) => logger.error({ err: error }, 'reloading search parameters failed')), facts.onWrites, consents.onWrites, locks.onWrites, elevations.onWrites];
   const onWrites: WriteListener = (tenant, versions) => writeListeners.forEach((listener) => listener(tenant, versions));
   writeListeners.push(onConsentRevocations({ storeFor, accounts: records.accounts, outbox: notifications.outbox, report: (error) => logger.error({ err: error }, 'notifying a consent revocation failed') }));
-  const auditRecorder = createAuditRecorder({
-    sink: createChainedAuditSink(storeFor),
-    storeFor,
-    parametersFor: (tenant) => catalog.registryFor(tenant),
-    identity: { software: SOFTWARE.name, issuer: endpoints.issuer, clientRegistry: `${serverOrigin}${ADMIN_MOUNT}/clients` },
-  });
 
   app.use(requestContext(logger));
   app.use(renderErrors());
@@ -188,9 +192,10 @@ export async function createApp({ config, database, logger, origin, catalog, wit
       },
       smartStyle: SMART_STYLE,
       breakGlassTokenSeconds: config.breakGlassTokenSeconds,
+      policies,
     }),
   );
-  app.use(adminApi({ mountPath: ADMIN_MOUNT, server, records, smartStyleUrl: `${endpoints.issuer}/smart-style.json`, storeFor: (tenant) => database.storeFor(tenant), breakGlass }));
+  app.use(adminApi({ mountPath: ADMIN_MOUNT, server, records, smartStyleUrl: `${endpoints.issuer}/smart-style.json`, storeFor: (tenant) => database.storeFor(tenant), breakGlass, policies }));
   app.use(notificationsApi({ mountPath: NOTIFICATIONS_MOUNT, server, records: notifications.records, outbox: notifications.outbox, worker: notifications.worker }));
   app.use(smartConfiguration({ path: `${FHIR_MOUNT}/.well-known/smart-configuration`, document: buildSmartConfiguration(endpoints) }));
   app.use(authenticate({ mountPath: FHIR_MOUNT, server, publicPaths: ['/metadata'] }));

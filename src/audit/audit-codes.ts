@@ -51,3 +51,18 @@ export const OUTCOME = { success: '0', minorFailure: '4', seriousFailure: '8' } 
 
 /** The purpose of use an emergency override declares (v3-ActReason BTG, "break the glass"). */
 export const BREAK_THE_GLASS: Coding = { system: ACT_REASON, code: 'BTG', display: 'break the glass' };
+
+/**
+ * Organization policy decisions (requirements seed 000 5.4): an account accepting or declining a version of its
+ * organization's terms of use and privacy policy at sign-in. No HL7 or DICOM event type names this, so the type
+ * and its two subtypes come from the project's code system (AuditEvent.type is extensibly bound).
+ */
+export const ORGANIZATION_POLICY_SYSTEM = `${CANONICAL_BASE}/CodeSystem/organization-policy`;
+export const POLICY_DECISION_EVENT: Coding = { system: ORGANIZATION_POLICY_SYSTEM, code: 'policy-decision', display: 'Organization policy decision' };
+export const POLICY_DECISIONS = {
+  accepted: { system: ORGANIZATION_POLICY_SYSTEM, code: 'accepted', display: 'Accepted' },
+  declined: { system: ORGANIZATION_POLICY_SYSTEM, code: 'declined', display: 'Declined' },
+} as const satisfies Record<string, Coding>;
+
+/** object-role 13: the policy version the decision is about is a security resource. */
+export const SECURITY_RESOURCE_ROLE: Coding = { system: OBJECT_ROLE, code: '13', display: 'Security Resource' };

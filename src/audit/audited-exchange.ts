@@ -5,6 +5,7 @@
  */
 import type { Principal } from '../auth/principal';
 import type { FhirRequest, FhirResponse } from '../fhir/fhir-request';
+import type { AuditedPolicyDecision } from './build-policy-decision-event';
 
 /** Why a request failed: its HTTP status, the OperationOutcome issue code, the message and the refusing rule. */
 export interface AuditedFailure {
@@ -38,7 +39,8 @@ export interface AuditedExchange {
   readonly ended: Date;
 }
 
-/** Hands finished requests to the audit trail; resolves once the AuditEvent is durable. */
+/** Hands finished requests (and policy decisions made at sign-in) to the audit trail; resolves once the AuditEvent is durable. */
 export interface AuditRecorder {
   record(exchange: AuditedExchange): Promise<void>;
+  recordPolicyDecision(decision: AuditedPolicyDecision): Promise<void>;
 }

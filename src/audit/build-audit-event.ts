@@ -72,15 +72,25 @@ function purposeOfUse(principal: Principal): CodeableConcept[] | undefined {
   return [{ coding: [BREAK_THE_GLASS], text: override.reason }, { coding: [{ system: ACT_REASON, code: override.purpose }] }];
 }
 
-function agents(exchange: AuditedExchange, interaction: AuditedInteraction | undefined, identity: AuditIdentity): AuditEventAgent[] {
-  const { principal } = exchange;
+/** How the parties of an event took part: the user's participation and whether the data flowed to the client. */
+export interface Participation {
+  readonly user: Coding;
+  /** The client received the data (it is the Destination and this server the Source); otherwise the reverse. */
+  readonly clientReceives: boolean;
+}
+
+/**
+ * The agents of an event: the user (persona, fhirUser, account, purpose of use), the client application with its
+ * network address, and this server at `serverUrl` (the FHIR base, or the issuer for events of the authorization server).
+ */
+export function describeAgents(principal: Principal, participation: Participation, clientAddress: string, serverUrl: string, identity: AuditIdentity): AuditEventAgent[] {
   const purpose = purposeOfUse(principal);
   const account = principal.accountId ? { system: identity.issuer, value: principal.accountId } : undefined;
   const user: AuditEventAgent[] =
     principal.kind === 'user'
       ? [
           {
-            type: { coding: [userParticipation(interaction)] },
+            type: { coding: [participation.user] },
             ...(principal.role ? { role: [{ coding: [{ system: PERSONA_SYSTEM, code: principal.role }] }] } : {}),
             who: principal.fhirUser ? { reference: principal.fhirUser, ...(account ? { identifier: account } : {}) } : { ...(account ? { identifier: account } : {}) },
             ...(principal.accountId ? { altId: principal.accountId } : {}),
@@ -89,22 +99,32 @@ function agents(exchange: AuditedExchange, interaction: AuditedInteraction | und
           },
         ]
       : [];
-  const receives = clientReceives(interaction);
+  const receives = participation.clientReceives;
   const client: AuditEventAgent = {
     type: { coding: [receives ? DESTINATION_ROLE : SOURCE_ROLE] },
     who: { identifier: { system: identity.clientRegistry, value: principal.clientId }, display: principal.clientId },
     requestor: principal.kind === 'system',
-    network: { address: exchange.clientAddress, type: IP_ADDRESS },
+    network: { address: clientAddress, type: IP_ADDRESS },
     // A system client acts for itself: an override it holds is its purpose of use.
     ...(principal.kind === 'system' && purpose ? { purposeOfUse: purpose } : {}),
   };
   const server: AuditEventAgent = {
     type: { coding: [receives ? SOURCE_ROLE : DESTINATION_ROLE] },
-    who: { identifier: { system: RFC3986, value: exchange.baseUrl }, display: identity.software },
+    who: { identifier: { system: RFC3986, value: serverUrl }, display: identity.software },
     requestor: false,
-    network: { address: exchange.baseUrl, type: URI_ADDRESS },
+    network: { address: serverUrl, type: URI_ADDRESS },
   };
   return [...user, client, server];
+}
+
+/** AuditEvent.source: this server, observing for the organization (`site`). */
+export function describeSource(tenant: string, serverUrl: string, identity: AuditIdentity): AuditEvent['source'] {
+  return { site: tenant, observer: { identifier: { system: RFC3986, value: serverUrl }, display: identity.software }, type: [APPLICATION_SERVER_SOURCE] };
+}
+
+/** BALP's entity naming the request (its X-Request-Id) an event was recorded for. */
+export function requestEntity(requestId: string): AuditEventEntity {
+  return { type: REQUEST_ID_ENTITY, what: { identifier: { value: requestId } } };
 }
 
 /** The request as received (BALP: the raw query, base64) and as a relative URL (description). */
@@ -125,8 +145,7 @@ function queryEntity(exchange: AuditedExchange, interaction: AuditedInteraction 
 
 function entities(exchange: AuditedExchange, interaction: AuditedInteraction | undefined, concerned: ConcernedResources): AuditEventEntity[] {
   const request: AuditEventEntity = {
-    type: REQUEST_ID_ENTITY,
-    what: { identifier: { value: exchange.requestId } },
+    ...requestEntity(exchange.requestId),
     ...(concerned.unrecorded > 0 ? { detail: [{ type: 'resources-not-listed', valueString: String(concerned.unrecorded) }] } : {}),
   };
   const data = concerned.references.map((reference): AuditEventEntity => ({ what: { reference }, type: SYSTEM_OBJECT_ENTITY, role: DOMAIN_RESOURCE_ROLE }));
@@ -172,12 +191,8 @@ export function buildAuditEvent(exchange: AuditedExchange, target: InteractionTa
     recorded: exchange.ended.toISOString(),
     ...outcomeOf(exchange),
     ...(purpose ? { purposeOfEvent: purpose } : {}),
-    agent: agents(exchange, interaction, identity),
-    source: {
-      site: exchange.principal.tenant,
-      observer: { identifier: { system: RFC3986, value: exchange.baseUrl }, display: identity.software },
-      type: [APPLICATION_SERVER_SOURCE],
-    },
+    agent: describeAgents(exchange.principal, { user: userParticipation(interaction), clientReceives: clientReceives(interaction) }, exchange.clientAddress, exchange.baseUrl, identity),
+    source: describeSource(exchange.principal.tenant, exchange.baseUrl, identity),
     entity: entities(exchange, interaction, concerned),
   };
 }

@@ -34,6 +34,7 @@ const MANAGEMENT_HOLDERS: Record<ManagementScope, (account: AccountRecord) => bo
   'notifications:admin': personas('org-admin'),
   'break-glass': isDesignated,
   'break-glass:admin': isComplianceReviewer,
+  'policies:admin': personas('org-admin'),
 };
 
 export interface ApprovalDependencies {

@@ -1,7 +1,8 @@
 /**
  * The authorization server's own records (DESIGN.md "Storage": mongoose for non-FHIR records): accounts,
  * registered client applications, EHR launches, the launch context of each grant, oidc-provider's state,
- * login throttling and the server's signing and cookie keys. All live on the server's one database.
+ * login throttling, the server's signing and cookie keys, and the organizations' policy versions (terms of use and
+ * privacy policy) with each account's answers. All live on the server's one database.
  */
 import { Schema, type Connection } from 'mongoose';
 import { PERSONAS, type Persona } from './principal';
@@ -109,6 +110,44 @@ export interface LoginThrottleRecord {
   failures: number;
   lockedUntil?: Date;
   expiresAt: Date;
+}
+
+/** Text in both languages of the platform's pages. */
+export interface BilingualText {
+  en: string;
+  es: string;
+}
+
+/**
+ * One published version of an organization's terms of use and privacy policy (organization-policies.ts). Versions
+ * are numbered 1, 2, ... per organization and never change once published.
+ */
+export interface PolicyVersionRecord {
+  _id: string;
+  tenant: string;
+  version: number;
+  title: BilingualText;
+  text: BilingualText;
+  /** The personas who must answer it. */
+  personas: Persona[];
+  publishedAt: Date;
+  /** The account, or `client:<id>`, that published it. */
+  publishedBy: string;
+}
+
+export const POLICY_DECISIONS = ['accepted', 'declined'] as const;
+export type PolicyDecision = (typeof POLICY_DECISIONS)[number];
+
+/** An account's answer to a policy version; answers are only added, the latest one counts. */
+export interface PolicyAnswerRecord {
+  _id: string;
+  tenant: string;
+  versionId: string;
+  accountId: string;
+  decision: PolicyDecision;
+  answeredAt: Date;
+  /** The application whose authorization request showed the policy. */
+  clientId: string;
 }
 
 export interface ServerKeysRecord {
@@ -221,6 +260,37 @@ const serverKeysSchema = new Schema<ServerKeysRecord>(
   { ...options, collection: 'auth_server_keys' },
 );
 
+const bilingualSchema = new Schema<BilingualText>({ en: { type: String, required: true }, es: { type: String, required: true } }, { _id: false });
+
+const policyVersionSchema = new Schema<PolicyVersionRecord>(
+  {
+    _id: { type: String, required: true },
+    tenant: { type: String, required: true },
+    version: { type: Number, required: true },
+    title: { type: bilingualSchema, required: true },
+    text: { type: bilingualSchema, required: true },
+    personas: { type: [{ type: String, enum: PERSONAS }], required: true },
+    publishedAt: { type: Date, required: true },
+    publishedBy: { type: String, required: true },
+  },
+  { ...options, collection: 'auth_policy_versions' },
+);
+policyVersionSchema.index({ tenant: 1, version: -1 }, { unique: true });
+
+const policyAnswerSchema = new Schema<PolicyAnswerRecord>(
+  {
+    _id: { type: String, required: true },
+    tenant: { type: String, required: true },
+    versionId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    decision: { type: String, required: true, enum: POLICY_DECISIONS },
+    answeredAt: { type: Date, required: true },
+    clientId: { type: String, required: true },
+  },
+  { ...options, collection: 'auth_policy_answers' },
+);
+policyAnswerSchema.index({ versionId: 1, accountId: 1, answeredAt: -1 });
+
 function bindModels(connection: Connection) {
   return {
     connection,
@@ -231,6 +301,8 @@ function bindModels(connection: Connection) {
     oidcState: connection.model('OidcState', oidcStateSchema),
     loginThrottle: connection.model('LoginThrottle', loginThrottleSchema),
     serverKeys: connection.model('ServerKeys', serverKeysSchema),
+    policyVersions: connection.model('PolicyVersion', policyVersionSchema),
+    policyAnswers: connection.model('PolicyAnswer', policyAnswerSchema),
   };
 }
 

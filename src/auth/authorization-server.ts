@@ -4,7 +4,9 @@
  * client assertion), OpenID Connect Core, PKCE S256 (RFC 7636), introspection (RFC 7662) and revocation (RFC 7009).
  * Emergency access (`break-glass`, break-glass.ts) adds two checks to oidc-provider's interaction policy (sign in
  * again within the request, state a reason), a short token lifetime, no refresh token, and the override recorded
- * with the token. oidc-provider is ESM-only; this CommonJS project loads it with a real dynamic import.
+ * with the token. An organization's terms of use and privacy policy (organization-policies.ts) add a prompt of their
+ * own after sign-in, and a token carries the account's standing towards them. oidc-provider is ESM-only; this
+ * CommonJS project loads it with a real dynamic import.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -14,9 +16,10 @@ import { createOidcAdapter, recordAssertionJti } from './oidc-adapter';
 import { ASSERTION_ALGORITHMS } from './client-applications';
 import { CONTEXT_SCOPES, MANAGEMENT_SCOPES, parseScope, parseScopes, ScopeSyntaxError, scopeCovers, splitScopeParameter } from './smart-scopes';
 import type { ServerKeys } from './server-keys';
-import type { Persona } from './principal';
+import type { Persona, PolicyStanding } from './principal';
 import { renderErrorPage } from './pages';
 import { BREAK_GLASS_SCOPE, describeOverrideInTokenResponse, isComplianceReviewer, type BreakGlassOverrides, type TokenBreakGlass } from './break-glass';
+import type { OrganizationPolicies } from './organization-policies';
 
 type OidcModule = typeof import('oidc-provider', { with: { 'resolution-mode': 'import' } });
 
@@ -51,6 +54,8 @@ export type TokenExtra = {
   readonly complianceReviewer?: true;
   /** The emergency access this token is (its patient is `patient`, its end the token's expiry). */
   readonly breakGlass?: TokenBreakGlass;
+  /** The account had not accepted the current version of its organization's policy (only essential access). */
+  readonly policy?: PolicyStanding;
 };
 
 /** What an issued access token says, as oidc-provider stored it (opaque format). */
@@ -74,10 +79,21 @@ export interface AuthorizationServerOptions {
   readonly logger: Logger;
   /** Emergency access: the lifetime of its tokens, and the workflow that records, reviews and ends it. */
   readonly breakGlass: { readonly tokenSeconds: number; readonly overrides: BreakGlassOverrides };
+  /** The organizations' terms of use and privacy policy versions and the accounts' answers. */
+  readonly policies: OrganizationPolicies;
 }
 
 /** The reasons of the interaction-policy checks emergency access adds (shown in `interaction.prompt.reasons`). */
 export const BREAK_GLASS_CHECKS = { reauthentication: 'break_glass_reauthentication', statement: 'break_glass_statement' } as const;
+
+/** The prompt, after sign-in, in which an account answers its organization's current policy version, and its check. */
+export const POLICY_PROMPT = 'organization_policy';
+export const POLICY_CHECK = 'organization_policy_unanswered';
+
+/** What the policy page hands to oidc-provider as the interaction result: the version answered in this request. */
+export interface PolicyResult {
+  readonly organizationPolicy?: { readonly versionId: string; readonly decision: string };
+}
 
 export interface AuthorizationServer {
   readonly provider: ProviderType;
@@ -142,9 +158,9 @@ function clientMeta(client: { metadata(): Record<string, unknown> } | undefined)
 }
 
 export async function createAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer> {
-  const { records, keys, issuer, fhirBaseUrl, logger, breakGlass } = options;
+  const { records, keys, issuer, fhirBaseUrl, logger, breakGlass, policies } = options;
   const { default: Provider, errors, interactionPolicy } = await loadOidcProvider(logger);
-  const { Check } = interactionPolicy;
+  const { Check, Prompt } = interactionPolicy;
 
   // Emergency access: whatever the session, the person enters their password again in this very request (the
   // login result of this request, as max_age=0 would demand), and approves with a stated reason (the consent result
@@ -157,6 +173,18 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
   policy.get('consent')?.checks.push(
     new Check(BREAK_GLASS_CHECKS.statement, 'break-glass access requires a stated purpose and reason', 'consent_required', (ctx) => (asksBreakGlass(ctx) && !ctx.oidc.result?.consent ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT)),
   );
+  // Seed 000 5.4: once signed in, an account that has not accepted its organization's current policy version
+  // reviews it, in every authorization request until it accepts (so a declined account is asked again the next
+  // time it signs in). Answering once in this request (accept or decline) lets the request go on; prompt=none
+  // cannot skip it (interaction_required).
+  const policyUnanswered = async (ctx: KoaContextWithOIDC): Promise<boolean> => {
+    const accountId = ctx.oidc.session?.accountId;
+    const account = accountId ? await records.accounts.findById(accountId).lean() : null;
+    if (!account || account.status !== 'active') return Check.NO_NEED_TO_PROMPT;
+    const standing = await policies.standingOf(account);
+    return standing !== undefined && (ctx.oidc.result as PolicyResult | undefined)?.organizationPolicy?.versionId !== standing.versionId ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+  };
+  policy.add(new Prompt({ name: POLICY_PROMPT, requestable: false }, new Check(POLICY_CHECK, "the organization's current terms of use and privacy policy must be reviewed", 'interaction_required', policyUnanswered)), 1);
   const fhirUserUrl = (reference: string | undefined): string | undefined => (reference ? `${fhirBaseUrl}/${reference}` : undefined);
 
   const configuration: Configuration = {
@@ -310,6 +338,8 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
         });
         override = { override: id, purpose: context.breakGlass.purpose, reason: context.breakGlass.reason, expires };
       }
+      // Read at every issuance, refreshes included: accepting at a later sign-in restores access on the next token.
+      const standing = await policies.standingOf(account);
       return {
         tenant: account.tenant,
         role: account.role,
@@ -319,6 +349,7 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
         ...(context?.encounter ? { encounter: context.encounter } : {}),
         ...(isComplianceReviewer(account) ? { complianceReviewer: true as const } : {}),
         ...(override ? { breakGlass: override } : {}),
+        ...(standing ? { policy: standing } : {}),
       };
     },
     interactions: { policy, url: (_ctx, interaction) => `/auth/interaction/${interaction.uid}` },

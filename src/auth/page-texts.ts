@@ -45,6 +45,7 @@ const en = {
     'notifications:admin': "Send your organization's notifications and read, export and retry its notification log",
     'break-glass': 'Emergency access to the record of the selected patient (break the glass)',
     'break-glass:admin': "Review and revoke your organization's emergency accesses",
+    'policies:admin': "Publish your organization's terms of use and privacy policy and see who accepted them",
   } as Record<string, string>,
   resourceScope: (access: string, type: string, who: string, query?: string) => `${access} ${type === '*' ? 'all data' : type} ${who}${query ? ` (only ${query})` : ''}`,
   contexts: { patient: 'of the selected patient', user: 'you can access', system: 'of the organization' } as Record<string, string>,
@@ -72,6 +73,16 @@ const en = {
   startBreakGlass: 'Start emergency access',
   cancel: 'Cancel',
   duration: (seconds: number) => (seconds % 60 === 0 ? `${seconds / 60} minute${seconds === 60 ? '' : 's'}` : `${seconds} seconds`),
+  policyLead: (user: string, version: number, date: string) => `Your organization has updated its terms of use and privacy policy (version ${version}, published ${date}). You are signed in as ${user}: read them and accept or decline to continue.`,
+  policyDeclinedBefore: 'You declined this version before. Your access is limited until you accept it.',
+  policyText: 'The terms of use and privacy policy',
+  policyDecision: 'Your answer',
+  policyDeclineHint: 'If you decline, you can still send questions and appeals to staff and read this policy; everything else stays blocked until you accept at a later sign-in. Your answer is recorded in the audit trail.',
+  accept: 'Accept',
+  decline: 'Decline',
+  policyDecisionRequired: 'Choose Accept or Decline.',
+  policyChanged: 'A newer version was published while you were reading it. Read this version and answer again.',
+  policyUnavailable: 'your answer could not be recorded; try again in a moment',
 };
 
 const es: typeof en = {
@@ -115,6 +126,7 @@ const es: typeof en = {
     'notifications:admin': 'Enviar las notificaciones de su organización y leer, exportar y reintentar su registro de notificaciones',
     'break-glass': 'Acceso de emergencia al expediente del paciente seleccionado ("romper el cristal")',
     'break-glass:admin': 'Revisar y revocar los accesos de emergencia de su organización',
+    'policies:admin': 'Publicar las condiciones de uso y la política de privacidad de su organización y ver quién las aceptó',
   },
   resourceScope: (access, type, who, query) => `${access} ${type === '*' ? 'todos los datos' : type} ${who}${query ? ` (solo ${query})` : ''}`,
   contexts: { patient: 'del paciente seleccionado', user: 'a los que usted tiene acceso', system: 'de la organización' },
@@ -142,6 +154,16 @@ const es: typeof en = {
   startBreakGlass: 'Iniciar el acceso de emergencia',
   cancel: 'Cancelar',
   duration: (seconds) => (seconds % 60 === 0 ? `${seconds / 60} minuto${seconds === 60 ? '' : 's'}` : `${seconds} segundos`),
+  policyLead: (user, version, date) => `Su organización ha actualizado sus condiciones de uso y su política de privacidad (versión ${version}, publicada el ${date}). Ha iniciado sesión como ${user}: léalas y acéptelas o rechácelas para continuar.`,
+  policyDeclinedBefore: 'Ya rechazó esta versión. Su acceso está limitado hasta que la acepte.',
+  policyText: 'Las condiciones de uso y la política de privacidad',
+  policyDecision: 'Su respuesta',
+  policyDeclineHint: 'Si las rechaza, podrá seguir enviando preguntas y apelaciones al personal y leer esta política; todo lo demás quedará bloqueado hasta que las acepte en un inicio de sesión posterior. Su respuesta queda registrada en la auditoría.',
+  accept: 'Aceptar',
+  decline: 'Rechazar',
+  policyDecisionRequired: 'Elija Aceptar o Rechazar.',
+  policyChanged: 'Se publicó una versión más reciente mientras la leía. Lea esta versión y responda de nuevo.',
+  policyUnavailable: 'no se pudo registrar su respuesta; vuelva a intentarlo en un momento',
 };
 
 export type PageTexts = typeof en;

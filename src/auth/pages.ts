@@ -219,6 +219,48 @@ ${scopes}
   return layout(page.language, title, body);
 }
 
+export interface PolicyPage {
+  readonly language: Language;
+  readonly action: string;
+  readonly csrf: string;
+  readonly userName: string;
+  readonly version: { readonly id: string; readonly number: number; readonly title: string; readonly text: string; readonly publishedAt: Date };
+  /** The account's latest answer to this version was no. */
+  readonly declinedBefore: boolean;
+  readonly errors: readonly FieldError[];
+}
+
+/**
+ * An organization's terms of use and privacy policy, with Accept and Decline (seed 000 5.4). The text is a labelled
+ * region of paragraphs (blank lines separate them); the two answers are the form's two submit buttons.
+ */
+export function renderPolicyPage(page: PolicyPage): string {
+  const t = pageTexts(page.language);
+  const decision = fieldError(page.errors, 'decision');
+  const paragraphs = page.version.text
+    .split(/\n\s*\n/)
+    .map((paragraph) => `<p>${escapeHtml(paragraph.trim()).replace(/\n/g, '<br>')}</p>`)
+    .join('\n');
+  const body = `<h1>${escapeHtml(page.version.title)}</h1>
+${errorSummary(t, page.errors)}
+<p>${escapeHtml(t.policyLead(page.userName, page.version.number, page.version.publishedAt.toISOString().slice(0, 10)))}</p>
+${page.declinedBefore ? `<p><strong>${escapeHtml(t.policyDeclinedBefore)}</strong></p>\n` : ''}<section aria-labelledby="policy-text-title">
+<h2 id="policy-text-title">${escapeHtml(t.policyText)}</h2>
+${paragraphs}
+</section>
+<form method="post" action="${escapeHtml(page.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
+<input type="hidden" name="version" value="${escapeHtml(page.version.id)}">
+<fieldset id="decision" aria-describedby="decision-hint${decision.html ? ' decision-error' : ''}"${decision.html ? ' aria-invalid="true"' : ''}>
+<legend>${escapeHtml(t.policyDecision)}</legend>
+<p class="hint" id="decision-hint">${escapeHtml(t.policyDeclineHint)}</p>
+${decision.html}<button type="submit" class="primary" name="decision" value="accept">${escapeHtml(t.accept)}</button>
+<button type="submit" class="secondary" name="decision" value="decline">${escapeHtml(t.decline)}</button>
+</fieldset>
+</form>`;
+  return layout(page.language, page.version.title, body);
+}
+
 export function renderErrorPage(language: Language, error: string, description: string | undefined): string {
   const t = pageTexts(language);
   const body = `<h1>${escapeHtml(t.errorTitle)}</h1>

@@ -50,6 +50,19 @@ export interface Principal {
   readonly breakGlass?: BreakGlass;
   /** A compliance reviewer of its organization (organization administrators, and accounts flagged as reviewers). */
   readonly complianceReviewer?: boolean;
+  /**
+   * Present when the account had not accepted the current version of its organization's policy when the token was
+   * issued (auth/organization-policies.ts): the access rule `organization-policy` then allows only essential access.
+   */
+  readonly policy?: PolicyStanding;
+}
+
+/** An account's standing towards the current version of its organization's terms of use and privacy policy (seed 000 5.4). */
+export interface PolicyStanding {
+  readonly versionId: string;
+  readonly version: number;
+  /** declined: its latest answer was no; pending: it has not answered (a token refreshed since the version was published). */
+  readonly status: 'declined' | 'pending';
 }
 
 /** A granted emergency access (requirements seed 000 2.1): a coded purpose and the free-text reason given. */

@@ -14,10 +14,11 @@ export type ContextScope = (typeof CONTEXT_SCOPES)[number];
  * The server's own scopes beyond FHIR resource scopes: registering client applications, creating EHR launches,
  * reading one's notification inbox, managing the organization's notifications (log, export, retry, sending),
  * emergency access to one patient's record (`break-glass`, auth/break-glass.ts: re-authentication and a stated
- * reason, short-lived, never refreshed) and reviewing and revoking emergency accesses (`break-glass:admin`).
+ * reason, short-lived, never refreshed), reviewing and revoking emergency accesses (`break-glass:admin`) and
+ * publishing the organization's terms of use and privacy policy versions (`policies:admin`).
  * Granted only to accounts or clients allowed to hold them.
  */
-export const MANAGEMENT_SCOPES = ['admin:clients', 'ehr:launch', 'notifications:inbox', 'notifications:admin', 'break-glass', 'break-glass:admin'] as const;
+export const MANAGEMENT_SCOPES = ['admin:clients', 'ehr:launch', 'notifications:inbox', 'notifications:admin', 'break-glass', 'break-glass:admin', 'policies:admin'] as const;
 export type ManagementScope = (typeof MANAGEMENT_SCOPES)[number];
 
 const CANONICAL_ORDER: readonly ScopeInteraction[] = ['c', 'r', 'u', 'd', 's'];

@@ -52,6 +52,7 @@ export async function verifyAccessToken(server: AuthorizationServer, value: stri
     ...(isUser && extra.breakGlass && extra.patient
       ? { breakGlass: { purpose: extra.breakGlass.purpose, reason: extra.breakGlass.reason, patient: extra.patient, expiresAt: new Date(Math.min(extra.breakGlass.expires, token.exp) * 1000), override: extra.breakGlass.override } }
       : {}),
+    ...(isUser && extra.policy ? { policy: extra.policy } : {}),
   };
   return { principal, scopes: scope.split(' ').filter(Boolean) };
 }

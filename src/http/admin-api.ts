@@ -6,6 +6,11 @@
  * `launch` value an app trades for its patient and encounter context (SMART App Launch 2.x, app-launch.html).
  * `GET /admin/break-glass` lists the organization's emergency accesses and `POST /admin/break-glass/{id}/revoke`
  * ends one at once (scope `break-glass:admin`: organization administrators and compliance reviewers).
+ * `POST /admin/policies` publishes a version of the organization's terms of use and privacy policy and
+ * `GET /admin/policies` lists the versions with who accepted and declined each (scope `policies:admin`: organization
+ * administrators and backend clients); `GET /admin/policies/current` shows any signed-in person the version that
+ * applies to them. A token whose account has not accepted the current version is refused everything else here
+ * (requirements seed 000 5.4: only essential access).
  */
 import { randomBytes } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
@@ -19,6 +24,9 @@ import { FhirError } from '../errors';
 import { BREAK_GLASS_ADMIN_SCOPE } from '../auth/break-glass';
 import { OVERRIDE_STATUSES, type OverrideRecord, type OverrideStatus } from '../workflows/break-glass/override-records';
 import type { OverrideWorkflow } from '../workflows/break-glass/break-glass-overrides';
+import { POLICIES_ADMIN_SCOPE, PolicyConflictError, PolicyInputError, readPolicyVersionInput, type AnswerView, type OrganizationPolicies, type PolicyAnswers } from '../auth/organization-policies';
+import type { PolicyVersionRecord } from '../auth/auth-records';
+import { ORGANIZATION_POLICY_RULE } from '../access/rules/organization-policy';
 
 /** How long a launch value can be used. */
 export const LAUNCH_LIFETIME_SECONDS = 600;
@@ -30,6 +38,7 @@ export interface AdminApiOptions {
   readonly smartStyleUrl: string;
   storeFor(tenant: string): ResourceStore;
   readonly breakGlass: Pick<OverrideWorkflow, 'list' | 'revoke'>;
+  readonly policies: OrganizationPolicies;
 }
 
 /** How many emergency accesses a list returns at most. */
@@ -85,6 +94,23 @@ function overrideView(override: OverrideRecord): Record<string, unknown> {
   };
 }
 
+function answerView(answer: AnswerView): Record<string, unknown> {
+  return { account: answer.account, ...(answer.name ? { name: answer.name } : {}), at: answer.at.toISOString() };
+}
+
+function policyView(version: PolicyVersionRecord, answers?: PolicyAnswers): Record<string, unknown> {
+  return {
+    id: version._id,
+    version: version.version,
+    title: version.title,
+    text: version.text,
+    personas: version.personas,
+    published_at: version.publishedAt.toISOString(),
+    published_by: version.publishedBy,
+    ...(answers ? { accepted: answers.accepted.map(answerView), declined: answers.declined.map(answerView) } : {}),
+  };
+}
+
 async function readBody(ctx: Context): Promise<Record<string, unknown>> {
   if ((ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase() !== 'application/json') throw new ApiError(415, 'invalid_request', 'send application/json');
   let body: unknown;
@@ -102,7 +128,8 @@ export function adminApi(options: AdminApiOptions): Middleware {
   const mount = options.mountPath.replace(/\/$/, '');
   const { records } = options;
 
-  async function authorize(ctx: Context, scope: string): Promise<VerifiedToken> {
+  /** The caller's verified token holding `scope` (without one: any valid token). */
+  async function authorize(ctx: Context, scope?: string): Promise<VerifiedToken> {
     const header = ctx.get('authorization');
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
     const realm = `realm="${options.server.issuer.replace(/\/auth$/, '')}${mount}"`;
@@ -115,9 +142,14 @@ export function adminApi(options: AdminApiOptions): Middleware {
       ctx.set('WWW-Authenticate', `Bearer ${realm}, error="invalid_token", error_description="the access token is unknown, expired or revoked"`);
       throw new ApiError(401, 'invalid_token', 'the access token is unknown, expired or revoked');
     }
+    if (scope === undefined) return verified;
     if (!verified.scopes.includes(scope)) {
       ctx.set('WWW-Authenticate', `Bearer ${realm}, error="insufficient_scope", scope="${scope}"`);
       throw new ApiError(403, 'insufficient_scope', `this operation needs the scope ${scope}`);
+    }
+    const standing = verified.principal.policy;
+    if (standing) {
+      throw new ApiError(403, 'access_denied', `refused by rule '${ORGANIZATION_POLICY_RULE}': version ${standing.version} of your organization's terms of use and privacy policy is ${standing.status === 'declined' ? 'declined' : 'not accepted yet'}; accept it at your next sign-in`);
     }
     return verified;
   }
@@ -207,12 +239,37 @@ export function adminApi(options: AdminApiOptions): Middleware {
     send(ctx, 200, overrideView(result.override));
   }
 
+  async function publishPolicy(ctx: Context): Promise<void> {
+    const { principal } = await authorize(ctx, POLICIES_ADMIN_SCOPE);
+    const input = readPolicyVersionInput(await readBody(ctx));
+    const version = await options.policies.publish(principal.tenant, input, principal.accountId ?? `client:${principal.clientId}`);
+    send(ctx, 201, policyView(version));
+  }
+
+  async function listPolicies(ctx: Context): Promise<void> {
+    const { principal } = await authorize(ctx, POLICIES_ADMIN_SCOPE);
+    const versions = await options.policies.list(principal.tenant);
+    send(ctx, 200, { versions: versions.map((version) => policyView(version, version.answers)) });
+  }
+
+  /** Essential access: whoever signed in reads the version that applies to them, and where they stand. */
+  async function currentPolicy(ctx: Context): Promise<void> {
+    const { principal } = await authorize(ctx);
+    const account = principal.accountId ? await records.accounts.findById(principal.accountId).lean() : null;
+    if (!account) throw new ApiError(404, 'not_found', 'organization policies apply to people; this token has no account');
+    const [version, standing] = await Promise.all([options.policies.currentFor(account), options.policies.standingOf(account)]);
+    if (!version) throw new ApiError(404, 'not_found', 'your organization has published no terms of use or privacy policy that apply to you');
+    send(ctx, 200, { ...policyView(version), status: standing?.status ?? 'accepted' });
+  }
+
   type Handler = (ctx: Context, ...params: string[]) => Promise<void>;
   const routes: readonly (readonly [RegExp, Partial<Record<string, Handler>>])[] = [
     [/^\/clients$/, { POST: registerClient, GET: listClients }],
     [/^\/launches$/, { POST: createLaunch }],
     [/^\/break-glass$/, { GET: listOverrides }],
     [/^\/break-glass\/([A-Za-z0-9-]{1,64})\/revoke$/, { POST: revokeOverride }],
+    [/^\/policies$/, { POST: publishPolicy, GET: listPolicies }],
+    [/^\/policies\/current$/, { GET: currentPolicy }],
   ];
 
   return async (ctx, next) => {
@@ -237,6 +294,8 @@ export function adminApi(options: AdminApiOptions): Middleware {
     } catch (error) {
       if (error instanceof ApiError) return send(ctx, error.status, { error: error.error, error_description: error.message });
       if (error instanceof ClientMetadataError) return send(ctx, 400, { error: error.error, error_description: error.message });
+      if (error instanceof PolicyInputError) return send(ctx, 400, { error: 'invalid_request', error_description: error.message });
+      if (error instanceof PolicyConflictError) return send(ctx, 409, { error: 'invalid_request', error_description: error.message });
       throw error;
     }
   };

@@ -4,17 +4,20 @@
  * (its own Koa app, given the raw request with the mount path stripped, as Express-style mounting expects).
  * Forms carry a CSRF token bound to the interaction; responses forbid framing. A request for emergency access
  * (break-glass) asks a signed-in person for their password again, then for the purpose and reason on its approval
- * page, and keeps the sign-in result with the approval (auth/authorization-server.ts BREAK_GLASS_CHECKS).
+ * page, and keeps the sign-in result with the approval (auth/authorization-server.ts BREAK_GLASS_CHECKS). An account
+ * that has not accepted its organization's current terms of use and privacy policy is shown them after signing in
+ * (POLICY_PROMPT) and accepts or declines; the answer is audited and recorded, and kept with the rest of the request.
  */
 import type { Context, Middleware } from 'koa';
 import type { Interaction } from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { AuthRecords, Language, AccountRecord } from '../auth/auth-records';
-import { BREAK_GLASS_CHECKS, type AuthorizationServer } from '../auth/authorization-server';
+import { BREAK_GLASS_CHECKS, POLICY_PROMPT, type AuthorizationServer, type PolicyResult } from '../auth/authorization-server';
 import type { ServerKeys } from '../auth/server-keys';
 import { checkCsrfToken, csrfToken } from '../auth/server-keys';
 import { signIn } from '../auth/sign-in';
 import { approveLaunch, prepareApproval, type Approval, type ApprovalDependencies } from '../auth/approve-launch';
-import { describeScope, renderApprovalPage, renderErrorPage, renderLoginPage, renderReauthenticationPage, type FieldError } from '../auth/pages';
+import { describeScope, renderApprovalPage, renderErrorPage, renderLoginPage, renderPolicyPage, renderReauthenticationPage, type FieldError } from '../auth/pages';
+import type { OrganizationPolicies } from '../auth/organization-policies';
 import { pageTexts, type PageTexts } from '../auth/page-texts';
 import { BREAK_GLASS_SCOPE, EMERGENCY_PURPOSES, readStatement, REASON_LENGTH, type BreakGlassStatement, type StatementProblem } from '../auth/break-glass';
 import { parseScope, permissionLetters } from '../auth/smart-scopes';
@@ -30,9 +33,11 @@ export interface AuthorizationRoutesOptions {
   readonly smartStyle: Record<string, unknown>;
   /** The lifetime of emergency-access tokens, in seconds (told on the approval page). */
   readonly breakGlassTokenSeconds: number;
+  /** The organizations' terms of use and privacy policy: the version to show and where answers are recorded. */
+  readonly policies: OrganizationPolicies;
 }
 
-const INTERACTION = /^\/interaction\/([A-Za-z0-9_-]{10,64})(?:\/(login|confirm|abort))?$/;
+const INTERACTION = /^\/interaction\/([A-Za-z0-9_-]{10,64})(?:\/(login|policy|confirm|abort))?$/;
 const FORM_LIMIT = 16 * 1024;
 
 function language(ctx: Context, interaction?: Interaction, account?: AccountRecord): Language {
@@ -199,6 +204,7 @@ export function authorizationRoutes(options: AuthorizationRoutesOptions): Middle
       await finish(ctx, { error: 'login_required', error_description: 'the account is not active' });
       return;
     }
+    if (interaction.prompt.name === POLICY_PROMPT) return answerPolicy(ctx, interaction, account, action, form);
     const state = await prepareApproval(approval, interaction, account);
     if (state.kind === 'refuse') {
       await finish(ctx, { error: 'access_denied', error_description: state.description });
@@ -223,7 +229,52 @@ export function authorizationRoutes(options: AuthorizationRoutesOptions): Middle
     if (grantId === 'patient-required') {
       return approvalPage(ctx, interaction, account, state, [{ field: 'patient', message: pageTexts(account.language).patientRequired }], 400, breakGlass ?? {});
     }
-    await finish(ctx, { consent: { grantId } }, state.breakGlass === true);
+    // The policy answered in this request stays with the result, or the policy check would ask for it again.
+    const answeredPolicy = (interaction.lastSubmission as PolicyResult | undefined)?.organizationPolicy !== undefined;
+    await finish(ctx, { consent: { grantId } }, state.breakGlass === true || answeredPolicy);
+  }
+
+  /**
+   * The organization's current policy version, answered with Accept or Decline. The form names the version shown, so
+   * an answer never applies to a version published while the person was reading. The answer is audited and recorded
+   * before the request goes on, keeping this request's sign-in (emergency access needs it with the approval).
+   */
+  async function answerPolicy(ctx: Context, interaction: Interaction, account: AccountRecord, action: string | undefined, form: URLSearchParams): Promise<void> {
+    const uid = interaction.uid;
+    const t = pageTexts(account.language);
+    const [version, standing] = await Promise.all([options.policies.currentFor(account), options.policies.standingOf(account)]);
+    if (!version || !standing) {
+      await finish(ctx, {}, true);
+      return;
+    }
+    const render = (status: number, errors: FieldError[]) =>
+      sendHtml(
+        ctx,
+        status,
+        renderPolicyPage({
+          language: account.language,
+          action: `${mount}/interaction/${uid}/policy`,
+          csrf: csrfToken(keys, uid, 'policy'),
+          userName: account.displayName,
+          version: { id: version._id, number: version.version, title: version.title[account.language], text: version.text[account.language], publishedAt: version.publishedAt },
+          declinedBefore: standing.status === 'declined',
+          errors,
+        }),
+      );
+    if (action === undefined) return render(200, []);
+    if (action !== 'policy') return render(409, []);
+    const answer = form.get('decision');
+    if (answer !== 'accept' && answer !== 'decline') return render(400, [{ field: 'decision', message: t.policyDecisionRequired }]);
+    if (form.get('version') !== version._id) return render(409, [{ field: 'decision', message: t.policyChanged }]);
+    const decision = answer === 'accept' ? 'accepted' : 'declined';
+    try {
+      await options.policies.answer(account, version, decision, { clientId: String(interaction.params.client_id), clientAddress: ctx.ip, requestId: ctx.state.requestId });
+    } catch (error) {
+      ctx.state.log.error({ err: error }, 'recording an answer to the organization policy failed');
+      sendHtml(ctx, 503, renderErrorPage(account.language, 'temporarily_unavailable', t.policyUnavailable));
+      return;
+    }
+    await finish(ctx, { organizationPolicy: { versionId: version._id, decision } } satisfies PolicyResult, true);
   }
 
   /** Emergency access with a live session: the signed-in person's password again, throttled like any sign-in. */
