@@ -35,6 +35,7 @@ function reasonFor(standing: PolicyStanding): string {
 export function organizationPolicyRule(): AccessRule {
   return {
     name: ORGANIZATION_POLICY_RULE,
+    escalation: ESCALATION,
     decide: ({ principal, interaction, resourceType }): RuleAnswer => {
       const standing = principal.policy;
       if (!standing) return { kind: 'abstain' };
@@ -55,7 +56,7 @@ export function organizationPolicyRule(): AccessRule {
       if (me && resourceType === 'Task' && (interaction === 'create' || reads)) {
         return { kind: 'restrict', filter: [{ kind: 'keys', keys: [referenceKey('requester', me)] }], reasons: [`${reasonFor(standing)}: only Tasks you request (appeals)`] };
       }
-      return { kind: 'deny', reason: reasonFor(standing), escalation: ESCALATION };
+      return { kind: 'deny', reason: reasonFor(standing) };
     },
   };
 }
