@@ -13,6 +13,7 @@ import { startFhirServer, type FhirTestServer } from '../support/fhir-server';
 import { backendClient, userClient, type TokenClient } from '../support/smart-tokens';
 import { Browser, createAccount, formAction, formField, pkcePair, registerApp, type TestAccount } from '../auth/support/smart-harness';
 import { BREAK_GLASS_SYSTEM } from '../../src/access/rules/break-glass-review';
+import { eventually } from '../support/eventually';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
 const SCOPE = 'openid fhirUser launch/patient offline_access user/*.cruds break-glass';
@@ -131,17 +132,6 @@ function withToken(token: string): (url: string, init?: RequestInit) => Promise<
 
 async function json<T = Json>(response: Response): Promise<T> {
   return (await response.json()) as T;
-}
-
-/** Polls until `check` returns a value, failing after `timeoutMs`. */
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function inboxTopics(client: TokenClient, origin: string, about: string): Promise<string[]> {

@@ -7,7 +7,8 @@
 import { backendClient } from '../support/smart-tokens';
 import { startFhirServer, type FhirTestServer } from '../support/fhir-server';
 import { createAccount } from '../auth/support/smart-harness';
-import { eventually, personaClient, putChannelConsent, putPatient, startFakeRelay, type FakeRelay, type PersonaClient } from './support/notification-clients';
+import { personaClient, putChannelConsent, putPatient, startFakeRelay, type FakeRelay, type PersonaClient } from './support/notification-clients';
+import { eventually } from '../support/eventually';
 
 let server: FhirTestServer;
 let relay: FakeRelay;

@@ -5,7 +5,8 @@
  */
 import { startFhirServer, type FhirTestServer } from '../support/fhir-server';
 import { putResource } from '../auth/support/smart-harness';
-import { eventually, personaClient, type PersonaClient } from '../notifications/support/notification-clients';
+import { personaClient, type PersonaClient } from '../notifications/support/notification-clients';
+import { eventually } from '../support/eventually';
 
 let server: FhirTestServer;
 let admin: PersonaClient;

@@ -86,14 +86,3 @@ export async function putChannelConsent(server: FhirTestServer, id: string, pati
     provision: { type: 'permit', provision: Object.entries(channels).map(([code, type]) => ({ type, action: [{ coding: [{ system: CHANNEL_SYSTEM, code }] }] })) },
   });
 }
-
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
