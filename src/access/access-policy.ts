@@ -101,7 +101,14 @@ export function decide(rules: readonly AccessRule[], question: AccessQuestion): 
  * the escalation path when there is one.
  */
 export function accessDenied(question: Pick<AccessQuestion, 'interaction' | 'resourceType'>, rule: string, reason: string, escalation: string): FhirError {
-  const diagnostics = `Access denied by rule '${rule}': ${question.interaction} on ${question.resourceType} is not permitted (${reason})`;
+  return refusedBy(rule, `Access denied by rule '${rule}': ${question.interaction} on ${question.resourceType} is not permitted (${reason})`, escalation);
+}
+
+/**
+ * A 403 refused by `rule`: the refusal (`diagnostics`: what and why) and the escalation path as a second,
+ * informational issue. Operations whose own conditions refuse a caller (e.g. $share, $lock) use it as the rules do.
+ */
+export function refusedBy(rule: string, diagnostics: string, escalation: string = DEFAULT_ESCALATION): FhirError {
   const issues: OperationOutcomeIssue[] = [
     { severity: 'error', code: 'forbidden', diagnostics },
     { severity: 'information', code: 'informational', diagnostics: escalation },

@@ -66,6 +66,7 @@ describe('Patient/$share', () => {
     const { status, body } = await share(admin);
     expect(status).toBe(403);
     expect(body.issue[0]?.diagnostics).toBe("Access denied by rule 'sharing-consent': Patient/mover has no active Consent permitting disclosure to organization 'org-b'");
+    expect(body.issue[1]?.diagnostics).toMatch(/^Sharing or moving a record is started by an organization administrator/);
     expect((await inB('Patient')).entry ?? []).toEqual([]);
   });
 

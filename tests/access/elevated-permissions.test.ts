@@ -52,7 +52,9 @@ afterAll(async () => {
 
 describe('elevated permissions', () => {
   it('are asked for by department heads only, with a reason and a bounded end', async () => {
-    expect((await call(orgAdmin, 'POST', '$request-elevation', parameters(['type', 'Claim'], ['permissions', 'rs'], ['end', inDays(1)], ['reason', 'Because of the audit']))).status).toBe(403);
+    const refused = await call(orgAdmin, 'POST', '$request-elevation', parameters(['type', 'Claim'], ['permissions', 'rs'], ['end', inDays(1)], ['reason', 'Because of the audit']));
+    expect(refused.status).toBe(403);
+    expect(refused.body.issue[1]).toMatchObject({ severity: 'information', code: 'informational' });
     expect((await call(head, 'POST', '$request-elevation', parameters(['type', 'Claim'], ['permissions', 'rs'], ['end', inDays(30)], ['reason', 'Because of the audit']))).status).toBe(400);
     expect((await call(head, 'POST', '$request-elevation', parameters(['type', 'Claim'], ['permissions', 'xyz'], ['end', inDays(1)], ['reason', 'Because of the audit']))).status).toBe(400);
   });

@@ -51,6 +51,7 @@ describe('locking a record (Patient/$lock)', () => {
     const { status, body } = await call(doctor, 'POST', 'Patient/held/$lock', parameters(['reason', 'legal-hold']));
     expect(status).toBe(403);
     expect(body.issue[0]?.diagnostics).toBe("Access denied by rule 'record-lock': $lock is for organization administrators");
+    expect(body.issue[1]).toMatchObject({ severity: 'information', diagnostics: 'Ask an organization administrator of your organization to place the lock.' });
   });
 
   it('rejects an unknown reason', async () => {

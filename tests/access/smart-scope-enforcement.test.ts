@@ -66,6 +66,8 @@ async function expectForbidden(response: Response, ...mentions: string[]): Promi
   const outcome = await json<OperationOutcome>(response, 403);
   expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'forbidden' });
   for (const mention of mentions) expect(outcome.issue[0]?.diagnostics).toContain(mention);
+  // Seed 000 4.3: every refusal names the escalation path.
+  expect(outcome.issue[1]).toMatchObject({ severity: 'information', code: 'informational', diagnostics: expect.any(String) });
 }
 
 describe('patient/ scopes (launch patient Alice, patient/*.rs)', () => {

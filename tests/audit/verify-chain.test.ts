@@ -195,6 +195,7 @@ describe('AuditEvent/$verify-chain', () => {
     const outcome = (await response.json()) as OperationOutcome;
     expect(response.status).toBe(403);
     expect(outcome.issue[0]).toMatchObject({ code: 'forbidden', diagnostics: '$verify-chain reads every AuditEvent of the organization; this access token may read only some of them' });
+    expect(outcome.issue[1]?.diagnostics).toMatch(/^Ask an auditor of your organization/);
   });
 
   it('takes no parameters: an unknown one is a 400 naming it', async () => {

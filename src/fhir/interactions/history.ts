@@ -9,6 +9,7 @@ import { InvalidCursorError, type StoredVersion } from '../../storage/resource-s
 import { etagOf } from '../responses';
 import { parseDateRange } from '../../search/date-range';
 import { FhirError } from '../../errors';
+import { refusedBy } from '../../access/access-policy';
 
 const RESPONSE_STATUS: Record<StoredVersion['method'], string> = {
   POST: '201 Created',
@@ -56,7 +57,11 @@ function requireUnconfinedHistory(context: FhirContext, types: readonly string[]
   for (const type of types) {
     context.access.require('history-type', type);
     if (context.access.confines('history-type', type)) {
-      throw new FhirError('forbidden', `Access denied: the history of ${type} is available only to callers whose access to ${type} is not confined to some resources; read the history of each resource instead`, { rule: 'unconfined-history' });
+      throw refusedBy(
+        'unconfined-history',
+        `Access denied: the history of ${type} is available only to callers whose access to ${type} is not confined to some resources; read the history of each resource instead`,
+        `Read the history of each ${type} you may see: GET ${type}/[id]/_history.`,
+      );
     }
   }
 }

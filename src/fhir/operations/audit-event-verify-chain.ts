@@ -9,6 +9,7 @@ import type { FhirContext } from '../fhir-context';
 import { readOperationDefinition, type Operation } from './operation';
 import { verifyAuditChain } from '../../audit/verify-audit-chain';
 import { FhirError } from '../../errors';
+import { refusedBy } from '../../access/access-policy';
 
 export const auditEventVerifyChain: Operation = {
   name: 'verify-chain',
@@ -18,7 +19,11 @@ export const auditEventVerifyChain: Operation = {
     if (unknown) throw new FhirError('invalid', `$verify-chain takes no parameters; '${String(unknown.name).slice(0, 80)}' is not one`, { expression: [String(unknown.name).slice(0, 80)] });
     context.access.require('search-type', 'AuditEvent');
     if (context.access.confines('search-type', 'AuditEvent')) {
-      throw new FhirError('forbidden', '$verify-chain reads every AuditEvent of the organization; this access token may read only some of them');
+      throw refusedBy(
+        'whole-audit-trail',
+        '$verify-chain reads every AuditEvent of the organization; this access token may read only some of them',
+        "Ask an auditor of your organization whose access to the audit trail is not confined to some patients (an organization administrator) to verify the chain, or run 'npm run audit:verify' on the server.",
+      );
     }
     const verdict = await verifyAuditChain(context.store);
     const parameter: ParametersParameter[] = [

@@ -15,6 +15,7 @@ import { ELEVATION_CODE, ELEVATION_SYSTEM, MAX_ELEVATION_DAYS, grantText } from 
 import { isResourceType } from '../../definitions';
 import { parseDateRange } from '../../search/date-range';
 import { FhirError } from '../../errors';
+import { refusedBy } from '../../access/access-policy';
 
 const RULE = 'elevation-approval';
 
@@ -23,7 +24,7 @@ function values(parameters: Parameters, name: string): string[] {
 }
 
 function refuse(reason: string): FhirError {
-  return new FhirError('forbidden', `Access denied by rule '${RULE}': ${reason}`, { rule: RULE });
+  return refusedBy(RULE, `Access denied by rule '${RULE}': ${reason}`);
 }
 
 function invalid(name: string, message: string): FhirError {

@@ -13,6 +13,7 @@ import { readOperationDefinition, type Operation, type OperationTarget } from '.
 import { LOCK_REASONS, RECORD_LOCK_SYSTEM, lockCodeKeys } from '../../access/record-locks';
 import { referenceKey } from '../../search/index-keys';
 import { FhirError } from '../../errors';
+import { refusedBy } from '../../access/access-policy';
 
 function parameter(parameters: Parameters, name: string): string | undefined {
   const found = parameters.parameter?.find((p) => p.name === name);
@@ -27,7 +28,7 @@ function mayManageLocks(context: FhirContext, interaction: 'create' | 'update'):
 }
 
 function refuse(operation: string, who: string): FhirError {
-  return new FhirError('forbidden', `Access denied by rule 'record-lock': $${operation} is for ${who}`, { rule: 'record-lock' });
+  return refusedBy('record-lock', `Access denied by rule 'record-lock': $${operation} is for ${who}`, `Ask an organization administrator of your organization to ${operation === 'lock' ? 'place' : 'lift'} the lock.`);
 }
 
 export const patientLock: Operation = {

@@ -17,6 +17,7 @@ import { patientCompartmentCriterion } from '../../search/patient-compartment';
 import { referenceKey, tokenQueryKey } from '../../search/index-keys';
 import type { StoredVersion } from '../../storage/resource-store';
 import { FhirError } from '../../errors';
+import { refusedBy } from '../../access/access-policy';
 
 /** How a Consent names an organization of the platform (its tenant id). */
 export const ORGANIZATION_SYSTEM = 'http://fhir-interop-server.org/fhir/NamingSystem/organization';
@@ -25,9 +26,10 @@ export const SOURCE_REFERENCE_SYSTEM = 'http://fhir-interop-server.org/fhir/Nami
 
 const RULE = 'sharing-consent';
 const MAX_RESOURCES = 10_000;
+const SHARING_ESCALATION = "Sharing or moving a record is started by an organization administrator of the patient's organization, once the patient has an active Consent permitting disclosure to the receiving organization; ask one.";
 
 function refuse(reason: string): FhirError {
-  return new FhirError('forbidden', `Access denied by rule '${RULE}': ${reason}`, { rule: RULE });
+  return refusedBy(RULE, `Access denied by rule '${RULE}': ${reason}`, SHARING_ESCALATION);
 }
 
 /** The patient's active Consent permitting disclosure to `organization`, if any. */
