@@ -17,6 +17,7 @@ import { notificationsApi } from './http/notifications-api';
 import { smartConfiguration } from './http/smart-configuration';
 import { authenticate } from './http/authenticate';
 import { captureAudit } from './http/capture-audit';
+import { captureManagementAudit } from './http/capture-management-audit';
 import { OPERATIONS } from './fhir/operations';
 import { SOFTWARE } from './fhir/interactions/capabilities';
 import { buildRegistry } from './fhir/registry';
@@ -195,6 +196,7 @@ export async function createApp({ config, database, logger, origin, catalog, wit
       policies,
     }),
   );
+  if (!withoutPolicyAndAudit) app.use(captureManagementAudit({ mountPaths: [ADMIN_MOUNT, NOTIFICATIONS_MOUNT], recorder: auditRecorder }));
   app.use(adminApi({ mountPath: ADMIN_MOUNT, server, records, smartStyleUrl: `${endpoints.issuer}/smart-style.json`, storeFor: (tenant) => database.storeFor(tenant), breakGlass, policies }));
   app.use(notificationsApi({ mountPath: NOTIFICATIONS_MOUNT, server, records: notifications.records, outbox: notifications.outbox, worker: notifications.worker }));
   app.use(smartConfiguration({ path: `${FHIR_MOUNT}/.well-known/smart-configuration`, document: buildSmartConfiguration(endpoints) }));

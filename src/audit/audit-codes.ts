@@ -66,3 +66,11 @@ export const POLICY_DECISIONS = {
 
 /** object-role 13: the policy version the decision is about is a security resource. */
 export const SECURITY_RESOURCE_ROLE: Coding = { system: OBJECT_ROLE, code: '13', display: 'Security Resource' };
+
+/**
+ * Requests to the server's own management APIs (`/admin`, `/notifications`): emergency accesses, client
+ * applications, launches, policies, notifications. Not FHIR interactions, so the type comes from the project's code
+ * system and the subtype is the HTTP verb (http://hl7.org/fhir/http-verb).
+ */
+export const MANAGEMENT_API_EVENT: Coding = { system: `${CANONICAL_BASE}/CodeSystem/audit-event-type`, code: 'management-api', display: 'Management API request' };
+export const HTTP_VERB = 'http://hl7.org/fhir/http-verb';

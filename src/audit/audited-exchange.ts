@@ -6,6 +6,7 @@
 import type { Principal } from '../auth/principal';
 import type { FhirRequest, FhirResponse } from '../fhir/fhir-request';
 import type { AuditedPolicyDecision } from './build-policy-decision-event';
+import type { AuditedManagementAccess } from './build-management-access-event';
 
 /** Why a request failed: its HTTP status, the OperationOutcome issue code, the message and the refusing rule. */
 export interface AuditedFailure {
@@ -39,8 +40,12 @@ export interface AuditedExchange {
   readonly ended: Date;
 }
 
-/** Hands finished requests (and policy decisions made at sign-in) to the audit trail; resolves once the AuditEvent is durable. */
+/**
+ * Hands finished requests (FHIR and management API) and policy decisions made at sign-in to the audit trail;
+ * resolves once the AuditEvent is durable.
+ */
 export interface AuditRecorder {
   record(exchange: AuditedExchange): Promise<void>;
   recordPolicyDecision(decision: AuditedPolicyDecision): Promise<void>;
+  recordManagementAccess(access: AuditedManagementAccess): Promise<void>;
 }

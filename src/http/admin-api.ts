@@ -142,6 +142,8 @@ export function adminApi(options: AdminApiOptions): Middleware {
       ctx.set('WWW-Authenticate', `Bearer ${realm}, error="invalid_token", error_description="the access token is unknown, expired or revoked"`);
       throw new ApiError(401, 'invalid_token', 'the access token is unknown, expired or revoked');
     }
+    // The audit stage (capture-management-audit.ts) records the request, refused or not, for this caller.
+    ctx.state.principal = verified.principal;
     if (scope === undefined) return verified;
     if (!verified.scopes.includes(scope)) {
       ctx.set('WWW-Authenticate', `Bearer ${realm}, error="insufficient_scope", scope="${scope}"`);

@@ -139,6 +139,8 @@ export function notificationsApi(options: NotificationsApiOptions): Middleware {
       ctx.set('WWW-Authenticate', `Bearer realm="${realm}", error="invalid_token"`);
       throw new ApiError(401, 'login', { en: 'the access token is unknown, expired or revoked', es: 'el token de acceso es desconocido, caducó o fue revocado' });
     }
+    // The audit stage (capture-management-audit.ts) records the request, refused or not, for this caller.
+    ctx.state.principal = verified.principal;
     if (!verified.scopes.includes(scope)) {
       ctx.set('WWW-Authenticate', `Bearer realm="${realm}", error="insufficient_scope", scope="${scope}"`);
       throw new ApiError(403, 'forbidden', { en: `this operation needs the scope ${scope}`, es: `esta operación requiere el permiso ${scope}` });
