@@ -123,6 +123,11 @@ export function describeSource(tenant: string, serverUrl: string, identity: Audi
 }
 
 /** BALP's entity naming the request (its X-Request-Id) an event was recorded for. */
+/** A patient whose data the event concerns (BALP: entity of role Patient). */
+export function patientEntity(id: string): AuditEventEntity {
+  return { what: { reference: `Patient/${id}` }, type: PERSON_ENTITY, role: PATIENT_ROLE };
+}
+
 export function requestEntity(requestId: string): AuditEventEntity {
   return { type: REQUEST_ID_ENTITY, what: { identifier: { value: requestId } } };
 }
@@ -149,7 +154,7 @@ function entities(exchange: AuditedExchange, interaction: AuditedInteraction | u
     ...(concerned.unrecorded > 0 ? { detail: [{ type: 'resources-not-listed', valueString: String(concerned.unrecorded) }] } : {}),
   };
   const data = concerned.references.map((reference): AuditEventEntity => ({ what: { reference }, type: SYSTEM_OBJECT_ENTITY, role: DOMAIN_RESOURCE_ROLE }));
-  const patients = concerned.patients.map((id): AuditEventEntity => ({ what: { reference: `Patient/${id}` }, type: PERSON_ENTITY, role: PATIENT_ROLE }));
+  const patients = concerned.patients.map(patientEntity);
   const query = queryEntity(exchange, interaction);
   return [request, ...data, ...patients, ...(query ? [query] : [])];
 }

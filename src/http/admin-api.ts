@@ -228,6 +228,7 @@ export function adminApi(options: AdminApiOptions): Middleware {
     const status = params.get('status') ?? undefined;
     if (status !== undefined && !(OVERRIDE_STATUSES as readonly string[]).includes(status)) throw new ApiError(400, 'invalid_request', `status must be one of ${OVERRIDE_STATUSES.join(', ')}`);
     const overrides = await options.breakGlass.list(principal.tenant, { ...(status ? { status: status as OverrideStatus } : {}), limit: OVERRIDE_LIST_LIMIT });
+    ctx.state.auditPatients = overrides.map((override) => override.patient);
     send(ctx, 200, { overrides: overrides.map(overrideView) });
   }
 
@@ -237,6 +238,7 @@ export function adminApi(options: AdminApiOptions): Middleware {
     const by = account ? { account: account._id, name: account.displayName } : { account: `client:${principal.clientId}`, name: `application ${principal.clientId}` };
     const result = await options.breakGlass.revoke(principal.tenant, id, by);
     if (result.kind === 'unknown') throw new ApiError(404, 'not_found', `no emergency access ${id} in your organization`);
+    ctx.state.auditPatients = [result.override.patient];
     if (result.kind === 'ended') throw new ApiError(409, 'invalid_request', `the emergency access ${id} has already ended (${result.override.status})`);
     send(ctx, 200, overrideView(result.override));
   }

@@ -1,6 +1,7 @@
 /**
  * The audit stage of the management APIs (`/admin`, `/notifications`), as capture-audit.ts is for FHIR: every
- * request whose caller the API authenticated (it leaves the principal on `ctx.state`) is recorded once, allowed or
+ * request whose caller the API authenticated (it leaves the principal on `ctx.state`, and the ids of the patients
+ * whose data it answered with in `ctx.state.auditPatients`) is recorded once, allowed or
  * refused, and its response is held until the AuditEvent is durable; when the audit trail cannot be written the
  * response is replaced by a 503. Requests without a valid token have no organization and are not recorded.
  */
@@ -27,6 +28,7 @@ export function captureManagementAudit(options: CaptureManagementAuditOptions): 
         method: ctx.method,
         url: ctx.originalUrl,
         status: ctx.status,
+        patients: ctx.state.auditPatients ?? [],
         clientAddress: ctx.ip,
         requestId: ctx.state.requestId,
         started,

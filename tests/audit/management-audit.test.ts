@@ -50,6 +50,29 @@ describe('the management APIs in the audit trail', () => {
     expect(event.entity?.find((e) => e.role?.code === '24')?.description).toBe('/admin/break-glass?status=active');
   });
 
+  it('names the patients of the emergency accesses it listed', async () => {
+    const now = Date.now();
+    await server.db.collection('break_glass_overrides').insertOne({
+      _id: 'audited-override' as never,
+      grantId: 'grant-audited',
+      tenant: server.tenant,
+      accountId: 'acct-doctor',
+      userName: 'Dr Test',
+      role: 'doctor',
+      clientId: 'app',
+      patient: 'p-emergency',
+      purpose: 'ETREAT',
+      reason: 'Unconscious patient in the emergency room',
+      startedAt: new Date(now - 60_000),
+      expiresAt: new Date(now + 600_000),
+      status: 'active',
+    });
+    const { status, requestId } = await send(admin, '/admin/break-glass');
+    expect(status).toBe(200);
+    const event = await auditOf(server, requestId);
+    expect(event.entity?.filter((e) => e.role?.code === '1').map((e) => e.what?.reference)).toEqual(['Patient/p-emergency']);
+  });
+
   it('records a refused request as a minor failure', async () => {
     const { status, requestId } = await send(receptionist, '/notifications/log');
     expect(status).toBe(403);
