@@ -17,9 +17,9 @@ import type { OutboundMessage, Transport, TransportResult } from '../../src/noti
 import { SearchParameterCatalog } from '../../src/search/search-parameter-catalog';
 import { openDatabase, type Database } from '../../src/storage/database';
 import { startTestMongo, type TestMongo } from '../support/mongo';
+import { channelConsentResource } from './support/notification-clients';
 
 const logger = pino({ level: 'silent' });
-const CHANNEL_SYSTEM = 'http://hl7.org/fhir/contact-point-system';
 let mongo: TestMongo;
 let database: Database;
 let connection: mongoose.Connection;
@@ -114,15 +114,7 @@ async function patientWithEmail(tenant: string, id: string, email: string, conse
 }
 
 async function channelConsent(tenant: string, id: string, patient: string, type: 'permit' | 'deny'): Promise<void> {
-  await database.storeFor(tenant).update({
-    resourceType: 'Consent',
-    id,
-    status: 'active',
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
-    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
-    patient: { reference: `Patient/${patient}` },
-    provision: { type, action: [{ coding: [{ system: CHANNEL_SYSTEM, code: 'email' }] }] },
-  });
+  await database.storeFor(tenant).update(channelConsentResource(id, patient, { email: type }));
 }
 
 function request(tenant: string, recipients: NotificationRequest['recipients'], topic = 'test-topic'): NotificationRequest {

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Consent } from '@medplum/fhirtypes';
 import type { Persona } from '../../../src/auth/principal';
 import type { FhirTestServer } from '../../support/fhir-server';
 import { putResource, type TestAccount } from '../../auth/support/smart-harness';
@@ -72,9 +73,9 @@ export async function putPatient(server: FhirTestServer, id: string, extra: Reco
 
 const CHANNEL_SYSTEM = 'http://hl7.org/fhir/contact-point-system';
 
-/** Stores a Consent of the patient permitting (or denying) contact on the channels. */
-export async function putChannelConsent(server: FhirTestServer, id: string, patient: string, channels: Record<string, 'permit' | 'deny'>, dateTime = new Date().toISOString()): Promise<void> {
-  await putResource(server, {
+/** A Consent of the patient permitting (or denying) contact on each of the channels, a provision per channel. */
+export function channelConsentResource(id: string, patient: string, channels: Record<string, 'permit' | 'deny'>, dateTime = new Date().toISOString()): Consent & { id: string } {
+  return {
     resourceType: 'Consent',
     id,
     status: 'active',
@@ -84,5 +85,10 @@ export async function putChannelConsent(server: FhirTestServer, id: string, pati
     dateTime,
     policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
     provision: { type: 'permit', provision: Object.entries(channels).map(([code, type]) => ({ type, action: [{ coding: [{ system: CHANNEL_SYSTEM, code }] }] })) },
-  });
+  };
+}
+
+/** Stores a Consent of the patient permitting (or denying) contact on the channels, through the FHIR API. */
+export async function putChannelConsent(server: FhirTestServer, id: string, patient: string, channels: Record<string, 'permit' | 'deny'>, dateTime = new Date().toISOString()): Promise<void> {
+  await putResource(server, { ...channelConsentResource(id, patient, channels, dateTime) });
 }
